@@ -1,0 +1,82 @@
+"""What every stage process shares: arguments, config, logging, signals, metrics server, sockets.
+
+A stage module defines its logic as plain functions and a `loop(ctx)`; `run_stage` does the rest,
+so each stage's `main()` is one line and the process lifecycle is the same everywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import zmq
+from prometheus_client import CollectorRegistry, start_http_server
+
+from common.config import Config, ConfigError, load
+
+EXIT_CONFIG = 2  # supervisord: exitcodes=0 lets a config error go FATAL after startretries
+POLL_MS = 200
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+@dataclass
+class StageContext:
+    name: str
+    config: Config
+    registry: CollectorRegistry
+    zmq_context: zmq.Context
+    worker: int
+    stop: threading.Event
+    log: logging.Logger
+
+    def socket(self, kind: int, endpoint: str, *, bind: bool, hwm: int = 4) -> zmq.SyncSocket:
+        """A socket that never blocks shutdown and queues at most `hwm` messages."""
+        sock = self.zmq_context.socket(kind)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.setsockopt(zmq.SNDHWM, hwm)
+        sock.setsockopt(zmq.RCVHWM, hwm)
+        if bind:
+            sock.bind(endpoint)
+        else:
+            # Queue only for peers that are really there, so a dead peer does not eat messages.
+            sock.setsockopt(zmq.IMMEDIATE, 1)
+            sock.connect(endpoint)
+        return sock
+
+
+def stage_arguments(description: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--config", default="tftstream.toml", help="config file (default: %(default)s)")
+    parser.add_argument("--worker", type=int, default=0, help="worker index; metrics port = base + index")
+    return parser
+
+
+def run_stage(name: str, loop: Callable[[StageContext], None], argv: list[str] | None, description: str) -> int:
+    args = stage_arguments(description).parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    log = logging.getLogger(name if not args.worker else f"{name}.{args.worker}")
+    try:
+        config = load(args.config)
+    except ConfigError as error:
+        log.error("bad config: %s", error)
+        return EXIT_CONFIG
+    registry = CollectorRegistry()
+    port = config.metrics_ports.get(name, 0)
+    if port:
+        start_http_server(port + args.worker, addr=config.metrics_host, registry=registry)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    context = zmq.Context()
+    ctx = StageContext(name, config, registry, context, args.worker, stop, log)
+    log.info("started (metrics on %s:%s)", config.metrics_host, port + args.worker if port else "-")
+    try:
+        loop(ctx)
+    finally:
+        context.destroy(linger=0)
+    log.info("stopped")
+    return 0

@@ -1,0 +1,304 @@
+"""Encode damage: turns the newest RGB565 picture of each display into wire packets per board.
+
+Consumes corrected frames (PULL, bound at `pipeline.frames`, from any number of color workers) and
+board demands from the egress (PULL, bound at `pipeline.demands`: "board B shows frame K of display
+D, send me something newer"). Produces, per demand, the RECT messages that take that board from
+the frame it has to the newest one (PUSH to `pipeline.packets`): exact, lossless damage, merged
+when that saves bytes, split to the board's buffer, each block RAW or RUNS, whichever is smaller.
+Frames older than the newest are dropped here, so workers may finish out of order. The CPU cost
+is the damage search and run encoding of changed areas; everything is cached per frame pair, so
+many boards on one display cost little more than one.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+import zmq
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+from common import protocol
+from common.config import Config, Display
+from common.encodings import encode_best, runs_size
+from common.frames import REASONS, FrameHeader, PixelFormat, SchemaError, decode_frame
+from common.messages import Demand, PacketHeader, decode_demand, encode_packet
+from common.stage import POLL_MS, StageContext, run_stage
+
+TILE = 16
+HISTORY = 8
+RECT_OVERHEAD = protocol.HEADER.size + protocol.RECT_HEADER.size
+
+
+class Box(NamedTuple):
+    x: int
+    y: int
+    w: int
+    h: int
+
+
+def find_damage(old: np.ndarray, new: np.ndarray) -> list[Box]:
+    """Exact boxes covering every pixel that differs, found per 16x16 tile, then tightened."""
+    changed = old != new
+    if not changed.any():
+        return []
+    rows = np.add.reduceat(changed, np.arange(0, changed.shape[0], TILE), axis=0)
+    tiles = np.add.reduceat(rows, np.arange(0, changed.shape[1], TILE), axis=1) > 0
+    boxes = _tile_boxes(tiles, changed.shape)
+    return merge_boxes([_tighten(box, changed) for box in boxes], new)
+
+
+def _tile_boxes(tiles: np.ndarray, shape: tuple[int, int]) -> list[Box]:
+    """Runs of dirty tiles per tile row, stacked downwards while the run stays the same."""
+    open_boxes: dict[tuple[int, int], Box] = {}
+    done: list[Box] = []
+    height, width = shape
+    for ty, row in enumerate(tiles):
+        edges = np.flatnonzero(np.diff(np.concatenate(([0], row.astype(np.int8), [0]))))
+        spans = set(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
+        for span in list(open_boxes):
+            if span not in spans:
+                done.append(open_boxes.pop(span))
+        y = ty * TILE
+        h = min(TILE, height - y)
+        for x0, x1 in spans:
+            x, w = x0 * TILE, min(x1 * TILE, width) - x0 * TILE
+            box = open_boxes.get((x0, x1))
+            open_boxes[(x0, x1)] = Box(x, box.y, w, box.h + h) if box else Box(x, y, w, h)
+    return done + list(open_boxes.values())
+
+
+def _tighten(box: Box, changed: np.ndarray) -> Box:
+    area = changed[box.y : box.y + box.h, box.x : box.x + box.w]
+    ys, xs = np.flatnonzero(area.any(axis=1)), np.flatnonzero(area.any(axis=0))
+    return Box(box.x + int(xs[0]), box.y + int(ys[0]), int(xs[-1] - xs[0] + 1), int(ys[-1] - ys[0] + 1))
+
+
+def _cost(box: Box, pixels: np.ndarray) -> int:
+    block = pixels[box.y : box.y + box.h, box.x : box.x + box.w]
+    return RECT_OVERHEAD + min(block.size * 2, runs_size(block))
+
+
+def _union(a: Box, b: Box) -> Box:
+    x0, y0 = min(a.x, b.x), min(a.y, b.y)
+    return Box(x0, y0, max(a.x + a.w, b.x + b.w) - x0, max(a.y + a.h, b.y + b.h) - y0)
+
+
+def merge_boxes(boxes: list[Box], pixels: np.ndarray, reach: int = 8) -> list[Box]:
+    """Merge neighbours (in reading order) whenever their union encodes to fewer bytes."""
+    merged: list[tuple[Box, int]] = []
+    for box in sorted(boxes, key=lambda b: (b.y, b.x)):
+        cost = _cost(box, pixels)
+        for i in range(len(merged) - 1, max(-1, len(merged) - 1 - reach), -1):
+            other, other_cost = merged[i]
+            union = _union(box, other)
+            union_cost = _cost(union, pixels)
+            if union_cost <= cost + other_cost:
+                del merged[i]
+                box, cost = union, union_cost
+        merged.append((box, cost))
+    return [box for box, _ in merged]
+
+
+def split_to_fit(box: Box, max_body: int) -> list[Box]:
+    """Blocks whose RAW encoding fits a message body of max_body bytes (RUNS is used only if smaller)."""
+    max_pixels = (max_body - protocol.RECT_HEADER.size) // 2
+    width = min(box.w, max_pixels)
+    rows = max(1, max_pixels // width)
+    return [
+        Box(x, y, min(width, box.x + box.w - x), min(rows, box.y + box.h - y))
+        for y in range(box.y, box.y + box.h, rows)
+        for x in range(box.x, box.x + box.w, width)
+    ]
+
+
+def packetize(pixels: np.ndarray, boxes: list[Box], demand: Demand, big_endian: bool) -> tuple[bytes, int]:
+    """RECT messages for the boxes, each block in the smaller allowed encoding; and their count."""
+    messages = []
+    for box in boxes:
+        for block in split_to_fit(box, demand.max_body):
+            region = pixels[block.y : block.y + block.h, block.x : block.x + block.w]
+            encoding, payload = encode_best(region, big_endian, demand.encodings)
+            messages.append(protocol.rect(*block, encoding, payload))
+    return b"".join(messages), len(messages)
+
+
+@dataclass
+class Picture:
+    header: FrameHeader
+    pixels: np.ndarray
+
+
+@dataclass
+class DisplayState:
+    display: Display
+    history: OrderedDict[tuple[int, int], Picture] = field(default_factory=OrderedDict)
+    waiting: dict[str, Demand] = field(default_factory=dict)  # board id -> its unanswered demand
+    damage: dict[tuple | None, list[Box]] = field(default_factory=dict)  # from frame -> boxes to latest
+    packets: dict[tuple, tuple[bytes, int, int]] = field(default_factory=dict)
+
+    @property
+    def latest(self) -> Picture | None:
+        return next(reversed(self.history.values()), None)
+
+    def add(self, picture: Picture) -> None:
+        self.history[picture.header.order_key] = picture
+        while len(self.history) > HISTORY:
+            self.history.popitem(last=False)
+        self.damage.clear()
+        self.packets.clear()
+
+    def answer(self, demand: Demand) -> tuple[Picture, bytes, int, int]:
+        """Packets from the board's frame to the newest, computed once per frame pair and board kind;
+        with the count of RECT messages and the raw RGB565 bytes of the damage they cover."""
+        latest = self.latest
+        assert latest is not None
+        have = demand.have if demand.have in self.history else None
+        if have not in self.damage:
+            whole = Box(0, 0, latest.pixels.shape[1], latest.pixels.shape[0])
+            self.damage[have] = find_damage(self.history[have].pixels, latest.pixels) if have else [whole]
+        key = (have, demand.encodings, demand.max_body)
+        if key not in self.packets:
+            payload, rects = packetize(latest.pixels, self.damage[have], demand, self.display.profile.big_endian)
+            self.packets[key] = (payload, rects, sum(2 * b.w * b.h for b in self.damage[have]))
+        return latest, *self.packets[key]
+
+
+def make_metrics(registry: CollectorRegistry) -> dict:
+    dropped = Counter("tftstream_encode_damage_dropped_total", "Messages not used", ["reason"], registry=registry)
+    for reason in (*REASONS, "unknown_display", "wrong_size", "wrong_format", "inactive_source", "stale", "bad_demand"):
+        dropped.labels(reason)
+    return {
+        "in": Counter("tftstream_encode_damage_frames_in_total", "Frames received", registry=registry),
+        "repeats": Counter("tftstream_encode_damage_repeats_total", "Refreshes of a frame we had", registry=registry),
+        "dropped": dropped,
+        "out": Counter("tftstream_encode_damage_packets_out_total", "Frame packets sent to boards", registry=registry),
+        "bytes": Histogram(
+            "tftstream_encode_damage_frame_bytes",
+            "Wire bytes per frame packet",
+            buckets=(64, 256, 1024, 4096, 16384, 65536, 262144),
+            registry=registry,
+        ),
+        "rects": Histogram(
+            "tftstream_encode_damage_frame_rects",
+            "RECT messages per packet",
+            buckets=(1, 2, 4, 8, 16, 64, 256),
+            registry=registry,
+        ),
+        "ratio": Histogram(
+            "tftstream_encode_damage_encoding_ratio",
+            "Raw RGB565 bytes of the damage divided by encoded bytes",
+            buckets=(1, 1.5, 2, 4, 8, 16, 64),
+            registry=registry,
+        ),
+        "seconds": Histogram(
+            "tftstream_encode_damage_process_seconds",
+            "Time to find and encode damage for one answer",
+            buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1),
+            registry=registry,
+        ),
+    }
+
+
+class DamageEncoder:
+    """The stage's state and logic, driven by the loop (or by tests with plain values)."""
+
+    def __init__(self, config: Config, metrics: dict) -> None:
+        self.displays = {d.name: DisplayState(d) for d in config.displays}
+        self.metrics = metrics
+
+    def on_frame(self, parts: list) -> list[list[bytes]]:
+        header, pixels = decode_frame(parts)
+        state = self.displays.get(header.display)
+        reason = self._reject_reason(header, state)
+        if reason:
+            self.metrics["dropped"].labels(reason).inc()
+            return []
+        assert state is not None
+        self.metrics["in"].inc()
+        latest = state.latest
+        if latest and latest.header.order_key == header.order_key and latest.header.source == header.source:
+            self.metrics["repeats"].inc()
+            return []
+        state.add(Picture(header, pixels.copy()))
+        return [packet for board in list(state.waiting) for packet in self._try_answer(state, board)]
+
+    def _reject_reason(self, header: FrameHeader, state: DisplayState | None) -> str | None:
+        if state is None:
+            return "unknown_display"
+        if header.pixel_format != PixelFormat.RGB565:
+            return "wrong_format"
+        if (header.width, header.height) != state.display.panel_size:
+            return "wrong_size"
+        if header.source != state.display.source:
+            return "inactive_source"
+        latest = state.latest
+        if latest and latest.header.source == header.source and header.order_key < latest.header.order_key:
+            return "stale"
+        return None
+
+    def on_demand(self, raw: bytes) -> list[list[bytes]]:
+        demand = decode_demand(raw)
+        for other in self.displays.values():
+            other.waiting.pop(demand.board, None)
+        state = self.displays.get(demand.display)
+        if demand.gone or state is None:
+            return []
+        state.waiting[demand.board] = demand
+        return self._try_answer(state, demand.board)
+
+    def _try_answer(self, state: DisplayState, board: str) -> list[list[bytes]]:
+        demand = state.waiting[board]
+        latest = state.latest
+        if latest is None or latest.header.order_key == demand.have:
+            return []
+        del state.waiting[board]
+        started = time.perf_counter()
+        picture, payload, rects, raw_bytes = state.answer(demand)
+        self.metrics["seconds"].observe(time.perf_counter() - started)
+        self.metrics["ratio"].observe(raw_bytes / max(1, len(payload)))
+        self.metrics["out"].inc()
+        self.metrics["bytes"].observe(len(payload))
+        self.metrics["rects"].observe(rects)
+        h = picture.header
+        header = PacketHeader(board, demand.ticket, h.display, h.order_key, h.seq, h.captured_ns, rects)
+        return [encode_packet(header, payload)]
+
+
+def loop(ctx: StageContext) -> None:
+    encoder = DamageEncoder(ctx.config, make_metrics(ctx.registry))
+    frames = ctx.socket(zmq.PULL, ctx.config.endpoints.frames, bind=True, hwm=4)
+    demands = ctx.socket(zmq.PULL, ctx.config.endpoints.demands, bind=True, hwm=1000)
+    packets = ctx.socket(zmq.PUSH, ctx.config.endpoints.packets, bind=False, hwm=1000)
+    poller = zmq.Poller()
+    poller.register(frames, zmq.POLLIN)
+    poller.register(demands, zmq.POLLIN)
+    while not ctx.stop.is_set():
+        ready = dict(poller.poll(POLL_MS))
+        out: list[list[bytes]] = []
+        try:
+            if demands in ready:
+                out += encoder.on_demand(demands.recv())
+            if frames in ready:
+                out += encoder.on_frame(frames.recv_multipart(copy=False))
+        except (SchemaError, ValueError) as error:
+            reason = error.reason if isinstance(error, SchemaError) else "bad_demand"
+            encoder.metrics["dropped"].labels(reason).inc()
+            ctx.log.warning("dropped a malformed message: %s", error)
+        for packet in out:
+            try:
+                packets.send_multipart(packet, flags=zmq.NOBLOCK)
+            except zmq.Again:
+                ctx.log.warning("egress is not taking packets; the board will ask again")
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_stage("encode_damage", loop, argv, __doc__.splitlines()[0])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

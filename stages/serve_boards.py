@@ -1,0 +1,399 @@
+"""Serve boards: the TCP egress, the only stage that talks to the network outside this machine.
+
+Consumes frame packets from encode_damage (PULL, bound at `pipeline.packets`) and board
+connections (TCP, `egress.port`, protocol v1 in docs/protocol.md; optionally the original 12-byte
+header protocol on `egress.legacy.port`). Produces demands (PUSH to `pipeline.demands`): each board
+pulls its next frame when it has fewer than `window` frames unacknowledged, so a slow board skips
+pictures instead of queueing them and never slows another. Every byte from a board is checked;
+a bad one closes that connection with a logged reason. The bottleneck is the boards' links.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import itertools
+import struct
+import sys
+import time
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+import zmq
+import zmq.asyncio
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from common import protocol
+from common.config import Config, Display
+from common.messages import Demand, FrameKey, PacketHeader, decode_packet, encode_demand
+from common.protocol import Encoding, Hello, ProtocolError
+from common.stage import StageContext, run_stage
+
+LEGACY_HEADER = struct.Struct(">HHHHI")
+HELLO_TIMEOUT_S = 5.0
+DEMAND_RETRY_S = 1.0  # re-ask encode_damage (it may have restarted and forgotten us)
+REJECT_REASONS = ("bad_hello", "bad_token", "unknown_display", "wrong_size", "server_full")
+DROP_REASONS = ("protocol", "timeout", "unacknowledged", "closed", "write_stalled")
+
+
+def make_metrics(registry: CollectorRegistry) -> dict:
+    def counter(name: str, doc: str, labels: tuple[str, ...] = ()) -> Counter:
+        return Counter(f"tftstream_serve_boards_{name}", doc, labels, registry=registry)
+
+    rejects = counter("rejects_total", "Hellos rejected", ("reason",))
+    drops = counter("disconnects_total", "Connections closed", ("reason",))
+    for reason in REJECT_REASONS:
+        rejects.labels(reason)
+    for reason in DROP_REASONS:
+        drops.labels(reason)
+    return {
+        "connections": counter("connections_total", "TCP connections accepted", ("protocol",)),
+        "rejects": rejects,
+        "drops": drops,
+        "boards": Gauge(
+            "tftstream_serve_boards_boards_connected", "Boards streaming", ("protocol",), registry=registry
+        ),
+        "frames_sent": counter("frames_sent_total", "Frames written to boards"),
+        "bytes_sent": counter("bytes_sent_total", "Bytes written to boards"),
+        "acked": counter("frames_acked_total", "Frames acknowledged, per board", ("board",)),
+        "latency": Histogram(
+            "tftstream_serve_boards_latency_seconds",
+            "Capture to board acknowledgement",
+            buckets=(0.01, 0.02, 0.04, 0.06, 0.1, 0.2, 0.5, 1, 2, 5),
+            registry=registry,
+        ),
+        "device": Gauge(
+            "tftstream_serve_boards_device_stat", "Stats from board acks", ("board", "stat"), registry=registry
+        ),
+    }
+
+
+@dataclass
+class InFlight:
+    seq: int
+    key: FrameKey
+    captured_ns: int
+    sent: float
+
+
+class Egress:
+    """Board sessions, their demands, and routing of packets from encode_damage to them."""
+
+    def __init__(self, config: Config, metrics: dict, demands: zmq.asyncio.Socket, log) -> None:
+        self.config, self.metrics, self.demands, self.log = config, metrics, demands, log
+        self.sessions: dict[str, BoardSession] = {}
+        self.ids = (f"{time.time_ns():x}-{n}" for n in itertools.count())
+
+    def deliver(self, parts: list[bytes]) -> None:
+        try:
+            header, payload = decode_packet(parts)
+        except ValueError as error:
+            self.log.warning("dropped a malformed packet: %s", error)
+            return
+        session = self.sessions.get(header.board)
+        if session is not None:
+            session.deliver(header, payload)
+
+    async def demand(self, demand: Demand) -> None:
+        await self.demands.send(encode_demand(demand))
+
+    async def serve_v1(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.metrics["connections"].labels("v1").inc()
+        peer = _peer(writer)
+        try:
+            hello = await asyncio.wait_for(read_hello(reader), HELLO_TIMEOUT_S)
+        except (TimeoutError, ProtocolError, asyncio.IncompleteReadError, ConnectionError) as error:
+            reason = error.detail if isinstance(error, ProtocolError) else f"no hello: {type(error).__name__}"
+            await self._reject(writer, peer, "bad_hello", f"not a tftstream v1 hello ({reason})")
+            return
+        display, why = self.check_hello(hello)
+        if display is None:
+            await self._reject(writer, peer, why[0], why[1])
+            return
+        await BoardSession(self, display, hello, reader, writer, peer).run()
+
+    def check_hello(self, hello: Hello) -> tuple[Display | None, tuple[str, str]]:
+        token = self.config.egress.token.encode()
+        if token and not hmac.compare_digest(hello.token, token):
+            return None, ("bad_token", "wrong or missing token")
+        display = self.config.display(hello.display)
+        if display is None:
+            return None, ("unknown_display", f"unknown display '{hello.display}'")
+        if (hello.width, hello.height) != display.panel_size:
+            w, h = display.panel_size
+            return None, ("wrong_size", f"display '{display.name}' is {w}x{h}, board is {hello.width}x{hello.height}")
+        if len(self.sessions) >= self.config.egress.max_boards:
+            return None, ("server_full", f"server full ({self.config.egress.max_boards} boards)")
+        return display, ("", "")
+
+    async def _reject(self, writer: asyncio.StreamWriter, peer: str, reason: str, text: str) -> None:
+        self.metrics["rejects"].labels(reason).inc()
+        self.log.warning("rejected %s: %s", peer, text)
+        try:
+            writer.write(protocol.reject(text))
+            await asyncio.wait_for(writer.drain(), 1.0)
+        except (TimeoutError, ConnectionError):
+            pass
+        writer.close()
+
+
+async def read_hello(reader: asyncio.StreamReader) -> Hello:
+    kind, length = protocol.parse_board_header(await reader.readexactly(protocol.HEADER.size))
+    if kind != protocol.BoardMsg.HELLO:
+        raise ProtocolError("expected_hello", f"{kind.name} before HELLO")
+    return protocol.parse_hello(await reader.readexactly(length))
+
+
+def _peer(writer: asyncio.StreamWriter) -> str:
+    address = writer.get_extra_info("peername")
+    return f"{address[0]}:{address[1]}" if address else "?"
+
+
+class BoardSession:
+    """One accepted v1 board: pull frames while the window allows, read acks, keep alive."""
+
+    protocol_name = "v1"
+
+    def __init__(self, egress: Egress, display: Display, hello: Hello, reader, writer, peer: str) -> None:
+        self.egress, self.display, self.reader, self.writer, self.peer = egress, display, reader, writer, peer
+        cfg = egress.config.egress
+        self.window, self.keepalive_s, self.timeout_s = cfg.window, cfg.keepalive_ms / 1000, cfg.timeout_ms / 1000
+        self.encodings = hello.encodings & protocol.ALL_ENCODINGS
+        self.max_body = hello.max_body
+        self.id = next(egress.ids)
+        self.label = f"{display.name}@{peer.rsplit(':', 1)[0]}"
+        self.in_flight: deque[InFlight] = deque()
+        self.shown: FrameKey | None = None  # newest frame written (TCP keeps order, so it will be shown)
+        self.ticket = 0
+        self.asked_at = 0.0
+        self.last_write = self.last_heard = time.monotonic()
+        self.closed = asyncio.Event()
+
+    def accept_message(self) -> bytes:
+        return protocol.accept(
+            protocol.Accept(
+                self.display.profile.big_endian,
+                frozenset(self.encodings),
+                self.max_body,
+                int(self.keepalive_s * 1000),
+                int(self.timeout_s * 1000),
+            )
+        )
+
+    async def run(self) -> None:
+        metrics = self.egress.metrics
+        self.egress.sessions[self.id] = self
+        metrics["boards"].labels(self.protocol_name).inc()
+        self.egress.log.info("%s connected as %s (%s)", self.peer, self.label, self.protocol_name)
+        self.write(self.accept_message())
+        reason = "closed"
+        try:
+            await self.ask()
+            tasks = [asyncio.create_task(self.read_loop()), asyncio.create_task(self.tick_loop())]
+            done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in pending:
+                task.cancel()
+            reason, detail = next(iter(done)).result()
+        except ConnectionError as error:
+            detail = str(error)
+        finally:
+            del self.egress.sessions[self.id]
+            metrics["boards"].labels(self.protocol_name).dec()
+            metrics["drops"].labels(reason).inc()
+            self.egress.log.info("%s (%s) dropped: %s: %s", self.peer, self.label, reason, detail)
+            self.writer.close()
+            await self.egress.demand(self.demand(gone=True))
+
+    def demand(self, gone: bool = False) -> Demand:
+        return Demand(self.id, self.ticket, self.display.name, self.shown, self.encodings, self.max_body, gone)
+
+    async def ask(self) -> None:
+        """Ask for a frame newer than the one the board will show, if the window has room."""
+        if len(self.in_flight) < self.window:
+            self.ticket += 1
+            self.asked_at = time.monotonic()
+            await self.egress.demand(self.demand())
+
+    def write(self, data: bytes) -> None:
+        self.writer.write(data)
+        self.last_write = time.monotonic()
+
+    def deliver(self, header: PacketHeader, payload: bytes) -> None:
+        if header.ticket != self.ticket or len(self.in_flight) >= self.window:
+            return  # answer to a demand we have replaced
+        self.ticket += 1  # this demand is answered
+        self.send_frame(header, payload)
+        self.in_flight.append(InFlight(header.seq, header.key, header.captured_ns, time.monotonic()))
+        self.shown = header.key
+        asyncio.get_running_loop().create_task(self.ask())
+
+    def send_frame(self, header: PacketHeader, payload: bytes) -> None:
+        data = protocol.frame_begin(header.seq) + payload + protocol.frame_end(header.seq)
+        self.write(data)
+        self.egress.metrics["frames_sent"].inc()
+        self.egress.metrics["bytes_sent"].inc(len(data))
+
+    async def read_loop(self) -> tuple[str, str]:
+        try:
+            while True:
+                head = await asyncio.wait_for(self.reader.readexactly(protocol.HEADER.size), self.timeout_s)
+                kind, length = protocol.parse_board_header(head)
+                body = await asyncio.wait_for(self.reader.readexactly(length), self.timeout_s)
+                self.last_heard = time.monotonic()
+                if kind == protocol.BoardMsg.ACK:
+                    await self.on_ack(protocol.parse_ack(body))
+                elif kind == protocol.BoardMsg.HELLO:
+                    raise ProtocolError("unexpected_hello", "second HELLO")
+        except ProtocolError as error:
+            return "protocol", str(error)
+        except TimeoutError:
+            return "timeout", f"silent for {self.timeout_s:.1f} s"
+        except (asyncio.IncompleteReadError, ConnectionError) as error:
+            return "closed", type(error).__name__
+
+    async def on_ack(self, ack: protocol.Ack) -> None:
+        if not any(f.seq == ack.seq for f in self.in_flight):
+            raise ProtocolError("unexpected_ack", f"ACK {ack.seq} for no frame in flight")
+        metrics = self.egress.metrics
+        while self.in_flight:
+            frame = self.in_flight.popleft()
+            metrics["acked"].labels(self.label).inc()
+            if frame.seq == ack.seq:
+                metrics["latency"].observe(max(0, time.time_ns() - frame.captured_ns) / 1e9)
+                break
+        if ack.stats:
+            for stat in ("decode_us", "draw_us", "free_heap", "rssi_dbm"):
+                metrics["device"].labels(self.label, stat).set(getattr(ack.stats, stat))
+        await self.ask()
+
+    async def tick_loop(self) -> tuple[str, str]:
+        while True:
+            await asyncio.sleep(min(self.keepalive_s, DEMAND_RETRY_S) / 2)
+            now = time.monotonic()
+            if self.in_flight and now - self.in_flight[0].sent > self.timeout_s:
+                return "unacknowledged", f"frame {self.in_flight[0].seq} unacknowledged for {self.timeout_s:.1f} s"
+            if self.writer.transport.get_write_buffer_size() and now - self.last_write > self.timeout_s:
+                return "write_stalled", "board stopped reading"
+            if now - self.last_write > self.keepalive_s:
+                self.write(protocol.keepalive_from_server())
+            if len(self.in_flight) < self.window and now - self.asked_at > DEMAND_RETRY_S:
+                await self.egress.demand(self.demand())
+                self.asked_at = now
+
+
+class LegacySession(BoardSession):
+    """A board running the original sketch: RAW only, 12-byte big-endian chunk headers, no acks.
+
+    A frame counts as acknowledged once the socket has drained it, which keeps one frame in flight.
+    """
+
+    protocol_name = "legacy"
+
+    def __init__(self, egress: Egress, display: Display, reader, writer, peer: str, chunk_bytes: int) -> None:
+        width, height = display.panel_size
+        hello = Hello(width, height, frozenset({Encoding.RAW}), chunk_bytes + protocol.RECT_HEADER.size, "", "", b"")
+        super().__init__(egress, display, hello, reader, writer, peer)
+        self.window = 1
+        self.timeout_s = max(self.timeout_s, 10.0)
+
+    def accept_message(self) -> bytes:
+        return b""
+
+    def send_frame(self, header: PacketHeader, payload: bytes) -> None:
+        data = legacy_chunks(payload, self.display.profile.big_endian)
+        self.write(data)
+        self.egress.metrics["frames_sent"].inc()
+        self.egress.metrics["bytes_sent"].inc(len(data))
+        asyncio.get_running_loop().create_task(self.drained(header.seq))
+
+    async def drained(self, seq: int) -> None:
+        try:
+            await self.writer.drain()
+        except ConnectionError:
+            return
+        await self.on_ack(protocol.Ack(seq))
+
+    async def read_loop(self) -> tuple[str, str]:
+        while await self.reader.read(4096):
+            pass  # the original sketch sends nothing we need
+        return "closed", "legacy board closed"
+
+    async def tick_loop(self) -> tuple[str, str]:
+        while True:
+            await asyncio.sleep(DEMAND_RETRY_S / 2)
+            now = time.monotonic()
+            if self.in_flight and now - self.in_flight[0].sent > self.timeout_s:
+                return "unacknowledged", f"legacy board did not drain frame {self.in_flight[0].seq}"
+            if not self.in_flight and now - self.asked_at > DEMAND_RETRY_S:
+                await self.egress.demand(self.demand())
+                self.asked_at = now
+
+
+def legacy_chunks(payload: bytes, big_endian: bool) -> bytes:
+    """Rewrite v1 RAW RECT messages as the original protocol's chunks (always big-endian pixels)."""
+    out = bytearray()
+    view = memoryview(payload)
+    while view:
+        _, length = protocol.HEADER.unpack_from(view)
+        body = view[protocol.HEADER.size : protocol.HEADER.size + length]
+        x, y, w, h, _ = protocol.RECT_HEADER.unpack_from(body)
+        pixels = bytes(body[protocol.RECT_HEADER.size :])
+        if not big_endian:
+            pixels = np.frombuffer(pixels, "<u2").astype(">u2").tobytes()
+        out += LEGACY_HEADER.pack(x, y, w, h, len(pixels)) + pixels
+        view = view[protocol.HEADER.size + length :]
+    return bytes(out)
+
+
+async def serve(ctx: StageContext) -> None:
+    metrics = make_metrics(ctx.registry)
+    context = zmq.asyncio.Context.shadow(ctx.zmq_context)
+    demands = context.socket(zmq.PUSH)
+    demands.setsockopt(zmq.LINGER, 0)
+    demands.setsockopt(zmq.SNDHWM, 1000)
+    demands.connect(ctx.config.endpoints.demands)
+    packets = context.socket(zmq.PULL)
+    packets.setsockopt(zmq.LINGER, 0)
+    packets.bind(ctx.config.endpoints.packets)
+    egress = Egress(ctx.config, metrics, demands, ctx.log)
+    cfg = ctx.config.egress
+    servers = [await asyncio.start_server(egress.serve_v1, cfg.host, cfg.port)]
+    if cfg.legacy:
+        servers.append(await asyncio.start_server(legacy_handler(egress, cfg.legacy), cfg.host, cfg.legacy.port))
+    ctx.log.info(
+        "serving boards on %s:%d%s", cfg.host, cfg.port, f", legacy on {cfg.legacy.port}" if cfg.legacy else ""
+    )
+    receive = asyncio.create_task(_receive_packets(packets, egress))
+    while not ctx.stop.is_set():
+        await asyncio.sleep(0.2)
+    receive.cancel()
+    for server in servers:
+        server.close()
+
+
+def legacy_handler(egress: Egress, legacy):
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        egress.metrics["connections"].labels("legacy").inc()
+        display = egress.config.display(legacy.display)
+        assert display is not None
+        await LegacySession(egress, display, reader, writer, _peer(writer), legacy.chunk_bytes).run()
+
+    return handle
+
+
+async def _receive_packets(packets: zmq.asyncio.Socket, egress: Egress) -> None:
+    while True:
+        egress.deliver(await packets.recv_multipart())
+
+
+def loop(ctx: StageContext) -> None:
+    asyncio.run(serve(ctx))
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_stage("serve_boards", loop, argv, __doc__.splitlines()[0])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,164 @@
+"""Regenerate the shared protocol vectors: `python -m tests.vectors.make_vectors`.
+
+Streams are spelled out with struct here, independently of common/protocol.py; the expected
+framebuffers come from the Python reference display and were checked by hand for the small cases.
+Both the pytest suite and the C++ core's tests read the JSON files this writes.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+from common.protocol import ProtocolError, parse_hello
+from devices.reference_display import BoardStream
+
+HERE = Path(__file__).parent
+W, H = 4, 3
+
+
+def msg(kind: int, body: bytes = b"") -> bytes:
+    return struct.pack("<BH", kind, len(body)) + body
+
+
+def accept(flags: int = 1, mask: int = 3, max_body: int = 256) -> bytes:
+    return msg(0x10, struct.pack("<BBHHHH", 1, flags, mask, max_body, 1000, 4000))
+
+
+def begin(seq: int) -> bytes:
+    return msg(0x20, struct.pack("<I", seq))
+
+
+def end(seq: int) -> bytes:
+    return msg(0x22, struct.pack("<I", seq))
+
+
+def rect(x: int, y: int, w: int, h: int, encoding: int, payload: bytes) -> bytes:
+    return msg(0x21, struct.pack("<HHHHB", x, y, w, h, encoding) + payload)
+
+
+def be_pixels(*values: int) -> bytes:
+    return b"".join(struct.pack(">H", v) for v in values)
+
+
+def runs(*pairs: tuple[int, int], big: bool = True) -> bytes:
+    return b"".join(bytes([count - 1]) + struct.pack(">H" if big else "<H", v) for count, v in pairs)
+
+
+RED, GREEN, BLUE, WHITE = 0xF800, 0x07E0, 0x001F, 0xFFFF
+FULL_RAW = rect(0, 0, W, H, 0, be_pixels(*range(1, W * H + 1)))
+
+DEVICE_STREAMS = {
+    "accept_only": accept(),
+    "empty_frame_is_acked": accept() + begin(7) + end(7),
+    "raw_full_frame": accept() + begin(1) + FULL_RAW + end(1),
+    "raw_single_pixel": accept() + begin(1) + rect(3, 2, 1, 1, 0, be_pixels(RED)) + end(1),
+    "raw_little_endian": accept(flags=0) + begin(1) + rect(1, 1, 2, 1, 0, struct.pack("<HH", GREEN, BLUE)) + end(1),
+    "runs_fill_all": accept() + begin(2) + rect(0, 0, W, H, 1, runs((12, BLUE))) + end(2),
+    "runs_across_rows": accept() + begin(3) + rect(1, 0, 3, 3, 1, runs((4, RED), (1, GREEN), (4, WHITE))) + end(3),
+    "runs_little_endian": accept(flags=0) + begin(3) + rect(0, 2, 4, 1, 1, runs((4, 0x1234), big=False)) + end(3),
+    "two_frames_overdraw": accept()
+    + begin(1)
+    + FULL_RAW
+    + end(1)
+    + begin(2)
+    + rect(1, 1, 2, 2, 1, runs((4, WHITE)))
+    + end(2),
+    "keepalives_between": accept() + msg(0x30) + begin(5) + msg(0x30) + FULL_RAW + end(5),
+    "reject_with_reason": msg(0x11, b"unknown display 'desk'"),
+    "error_unknown_type": accept() + msg(0x7F),
+    "error_oversized": accept() + struct.pack("<BH", 0x21, 300) + bytes(300),
+    "error_expected_accept": begin(1),
+    "error_second_accept": accept() + accept(),
+    "error_accept_short": msg(0x10, b"\x01\x01"),
+    "error_bad_version": msg(0x10, struct.pack("<BBHHHH", 2, 1, 3, 256, 1000, 4000)),
+    "error_accept_encoding_not_offered": accept(mask=7),
+    "error_accept_bigger_buffer": accept(max_body=257),
+    "error_rect_outside_frame": accept() + FULL_RAW,
+    "error_frame_open": accept() + begin(1) + begin(2),
+    "error_end_outside_frame": accept() + end(1),
+    "error_seq_mismatch": accept() + begin(1) + end(2),
+    "error_rect_short_header": accept() + begin(1) + msg(0x21, b"\x00" * 8),
+    "error_rect_empty": accept() + begin(1) + rect(0, 0, 0, 1, 0, b""),
+    "error_rect_right_edge": accept() + begin(1) + rect(3, 0, 2, 1, 0, be_pixels(1, 2)),
+    "error_rect_bottom_edge": accept() + begin(1) + rect(0, 2, 1, 2, 0, be_pixels(1, 2)),
+    "error_rect_coordinate_wrap": accept() + begin(1) + rect(0xFFFF, 0, 2, 1, 0, be_pixels(1, 2)),
+    "error_unknown_encoding": accept() + begin(1) + rect(0, 0, 1, 1, 5, be_pixels(1)),
+    "error_encoding_not_accepted": accept(mask=1) + begin(1) + rect(0, 0, 1, 1, 1, runs((1, RED))),
+    "error_raw_too_short": accept() + begin(1) + rect(0, 0, 2, 1, 0, be_pixels(1)),
+    "error_raw_too_long": accept() + begin(1) + rect(0, 0, 1, 1, 0, be_pixels(1, 2)),
+    "error_runs_partial": accept() + begin(1) + rect(0, 0, 2, 1, 1, runs((2, RED)) + b"\x00"),
+    "error_runs_overflow": accept() + begin(1) + rect(0, 0, 2, 1, 1, runs((3, RED))),
+    "error_runs_short": accept() + begin(1) + rect(0, 0, 2, 2, 1, runs((3, RED))),
+    "error_frame_end_short": accept() + begin(1) + msg(0x22, b"\x01\x00"),
+    "error_keepalive_with_body": accept() + msg(0x30, b"x"),
+}
+
+HELLOS = {
+    "minimal": b"TFTS\x01" + struct.pack("<HHHH", 320, 240, 1, 64) + b"\x04main\x00\x00",
+    "full": b"TFTS\x01" + struct.pack("<HHHH", 240, 240, 3, 16384) + b"\x04desk\x05fw1.0\x06secret",
+    "error_bad_magic": b"GET / HTTP/1.1\r\n\r\n",
+    "error_bad_version": b"TFTS\x02" + struct.pack("<HHHH", 320, 240, 1, 64) + b"\x04main\x00\x00",
+    "error_no_raw": b"TFTS\x01" + struct.pack("<HHHH", 320, 240, 2, 64) + b"\x04main\x00\x00",
+    "error_small_buffer": b"TFTS\x01" + struct.pack("<HHHH", 320, 240, 1, 63) + b"\x04main\x00\x00",
+    "error_zero_size": b"TFTS\x01" + struct.pack("<HHHH", 0, 240, 1, 64) + b"\x04main\x00\x00",
+    "error_bad_name": b"TFTS\x01" + struct.pack("<HHHH", 320, 240, 1, 64) + b"\x04ma n\x00\x00",
+    "error_empty_name": b"TFTS\x01" + struct.pack("<HHHH", 320, 240, 1, 64) + b"\x00\x00\x00",
+    "error_name_past_end": b"TFTS\x01" + struct.pack("<HHHH", 320, 240, 1, 64) + b"\x09main",
+    "error_trailing_bytes": b"TFTS\x01" + struct.pack("<HHHH", 320, 240, 1, 64) + b"\x04main\x00\x00!",
+    "error_truncated_fixed": b"TFTS\x01\x40",
+}
+
+
+def framebuffer_rows(framebuffer) -> list[str]:
+    return [" ".join(f"{v:04x}" for v in row) for row in framebuffer.tolist()]
+
+
+def device_vector(name: str, stream: bytes) -> dict:
+    board = BoardStream(W, H, max_body=256)
+    vector: dict = {"name": name, "width": W, "height": H, "max_body": 256, "encodings": 3, "hex": stream.hex()}
+    try:
+        board.feed(stream)
+    except ProtocolError as error:
+        vector["error"] = error.code
+        return vector
+    vector["decoded"] = {
+        "framebuffer": framebuffer_rows(board.framebuffer),
+        "acks": board.completed,
+        "rejected": board.rejected,
+    }
+    return vector
+
+
+def hello_vector(name: str, body: bytes) -> dict:
+    vector: dict = {"name": name, "hex": msg(0x01, body).hex()}
+    try:
+        h = parse_hello(body)
+    except ProtocolError as error:
+        vector["error"] = error.code
+        return vector
+    vector["decoded"] = {
+        "width": h.width,
+        "height": h.height,
+        "encodings": sorted(e.name for e in h.encodings),
+        "max_body": h.max_body,
+        "display": h.display,
+        "firmware": h.firmware,
+        "token": h.token.decode(),
+    }
+    return vector
+
+
+def main() -> None:
+    files = {
+        "device_stream.json": [device_vector(n, s) for n, s in DEVICE_STREAMS.items()],
+        "hello.json": [hello_vector(n, b) for n, b in HELLOS.items()],
+    }
+    for filename, vectors in files.items():
+        (HERE / filename).write_text(json.dumps(vectors, indent=1) + "\n")
+        print(f"wrote {len(vectors)} vectors to {HERE / filename}")
+
+
+if __name__ == "__main__":
+    main()
