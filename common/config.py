@@ -14,7 +14,7 @@ from typing import Any
 from common.protocol import DISPLAY_NAME
 
 STAGES = ("gather_frames", "correct_color", "encode_damage", "serve_boards", "draw_cpu_monitor", "draw_bios_screen")
-BUILTIN_SOURCES = ("cpu_monitor", "bios_screen")
+BUILTIN_SOURCES = {"cpu_monitor": 0.5, "bios_screen": 1.0}  # name -> default interval_s
 
 
 class ConfigError(Exception):
@@ -52,6 +52,7 @@ class Endpoints:
     frames: str  # encode_damage binds PULL; color workers connect
     demands: str  # encode_damage binds PULL; serve_boards connects
     packets: str  # serve_boards binds PULL; encode_damage connects
+    tap: str  # encode_damage binds PUB and publishes every frame it accepts ("": off); for tests, recording
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,12 +217,15 @@ def _profiles(table: _Table) -> dict[str, ColorProfile]:
 
 
 def _sources(table: _Table) -> dict[str, Source]:
-    table.check_keys(set(BUILTIN_SOURCES))
+    """The built-in sources, and any [sources.<name>] table naming a source of your own (SDK)."""
     sources = {}
-    for name, interval in (("cpu_monitor", 0.5), ("bios_screen", 1.0)):
+    for name in {**BUILTIN_SOURCES, **table.data}:
+        if not DISPLAY_NAME.fullmatch(name):
+            table.fail(name, "a source name of 1-32 letters, digits, '_', '.' or '-'", name)
         t = table.table(name)
         t.check_keys({"interval_s", "refresh_s"})
-        sources[name] = Source(name, t.number("interval_s", 0.01, 3600, interval), t.number("refresh_s", 0.1, 60, 1.0))
+        interval = t.number("interval_s", 0.01, 3600, BUILTIN_SOURCES.get(name, 1.0))
+        sources[name] = Source(name, interval, t.number("refresh_s", 0.1, 60, 1.0))
     return sources
 
 
@@ -251,13 +255,14 @@ def _displays(
 
 
 def _endpoints(t: _Table) -> Endpoints:
-    t.check_keys({"sources", "workers", "frames", "demands", "packets"})
+    t.check_keys({"sources", "workers", "frames", "demands", "packets", "tap"})
     return Endpoints(
         sources=t.endpoint("sources", "tcp://127.0.0.1:5550"),
         workers=t.endpoint("workers", "tcp://127.0.0.1:5551"),
         frames=t.endpoint("frames", "tcp://127.0.0.1:5552"),
         demands=t.endpoint("demands", "tcp://127.0.0.1:5553"),
         packets=t.endpoint("packets", "tcp://127.0.0.1:5554"),
+        tap=t.endpoint("tap", "") if t.data.get("tap") else "",
     )
 
 

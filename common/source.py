@@ -31,16 +31,15 @@ class Painter(Protocol):
 class FrameSender:
     def __init__(
         self, source: str, sock: zmq.SyncSocket, refresh_s: float = 1.0, registry: CollectorRegistry | None = None
-    ):
+    ) -> None:
         self.source, self.sock, self.refresh_s = source, sock, refresh_s
         self.epoch = time.time_ns()
         self.seq = 0
         self.last: dict[str, tuple[np.ndarray, FrameHeader, float]] = {}  # display -> picture, header, sent at
         registry = registry or CollectorRegistry()
-        self.sent = Counter("tftstream_source_frames_sent_total", "Pictures pushed", ["kind"], registry=registry)
-        self.dropped = Counter(
-            "tftstream_source_frames_dropped_total", "Pictures dropped: pipeline busy", registry=registry
-        )
+        prefix = f"tftstream_draw_{source}"
+        self.sent = Counter(f"{prefix}_frames_sent_total", "Pictures pushed", ["kind"], registry=registry)
+        self.dropped = Counter(f"{prefix}_frames_dropped_total", "Pictures dropped: pipeline busy", registry=registry)
         for kind in ("new", "refresh"):
             self.sent.labels(kind)
 

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +41,7 @@ class BoardStream:
     rejected: str | None = None
     frame_seq: int | None = None  # inside FRAME_BEGIN .. FRAME_END
     completed: list[int] = field(default_factory=list)
+    on_frame_end: Callable[[int, np.ndarray], None] | None = None  # (seq, framebuffer) as each frame ends
     _pending: bytearray = field(default_factory=bytearray)
 
     def __post_init__(self) -> None:
@@ -137,6 +139,8 @@ class BoardStream:
             raise ProtocolError("seq_mismatch", f"FRAME_END {seq} closes FRAME_BEGIN {self.frame_seq}")
         self.frame_seq = None
         self.completed.append(seq)
+        if self.on_frame_end is not None:
+            self.on_frame_end(seq, self.framebuffer)
         return seq
 
 
@@ -169,10 +173,10 @@ class BoardOptions:
 class ReferenceBoard:
     """One connection's worth of board: hello, apply frames, ack, keep alive. Reusable by tests."""
 
-    def __init__(self, options: BoardOptions) -> None:
+    def __init__(self, options: BoardOptions, on_frame_end: Callable[[int, np.ndarray], None] | None = None) -> None:
         self.options = options
         self.stream = BoardStream(options.width, options.height, options.encodings, options.max_body)
-        self.frame_times: dict[int, float] = {}
+        self.stream.on_frame_end = on_frame_end
 
     def hello(self) -> bytes:
         o = self.options
@@ -196,7 +200,6 @@ class ReferenceBoard:
                 if not data:
                     return "closed by server"
                 for seq in self.stream.feed(data):
-                    self.frame_times[seq] = time.monotonic()
                     writer.write(protocol.ack(protocol.Ack(seq)))
                 if self.stream.rejected is not None:
                     return f"rejected: {self.stream.rejected}"

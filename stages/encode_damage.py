@@ -210,8 +210,10 @@ class DamageEncoder:
     def __init__(self, config: Config, metrics: dict) -> None:
         self.displays = {d.name: DisplayState(d) for d in config.displays}
         self.metrics = metrics
+        self.accepted_last = False  # whether the last frame became its display's newest
 
     def on_frame(self, parts: list) -> list[list[bytes]]:
+        self.accepted_last = False
         header, pixels = decode_frame(parts)
         state = self.displays.get(header.display)
         reason = self._reject_reason(header, state)
@@ -225,6 +227,7 @@ class DamageEncoder:
             self.metrics["repeats"].inc()
             return []
         state.add(Picture(header, pixels.copy()))
+        self.accepted_last = True
         return [packet for board in list(state.waiting) for packet in self._try_answer(state, board)]
 
     def _reject_reason(self, header: FrameHeader, state: DisplayState | None) -> str | None:
@@ -274,6 +277,7 @@ def loop(ctx: StageContext) -> None:
     frames = ctx.socket(zmq.PULL, ctx.config.endpoints.frames, bind=True, hwm=4)
     demands = ctx.socket(zmq.PULL, ctx.config.endpoints.demands, bind=True, hwm=1000)
     packets = ctx.socket(zmq.PUSH, ctx.config.endpoints.packets, bind=False, hwm=1000)
+    tap = ctx.socket(zmq.PUB, ctx.config.endpoints.tap, bind=True, hwm=64) if ctx.config.endpoints.tap else None
     poller = zmq.Poller()
     poller.register(frames, zmq.POLLIN)
     poller.register(demands, zmq.POLLIN)
@@ -284,7 +288,10 @@ def loop(ctx: StageContext) -> None:
             if demands in ready:
                 out += encoder.on_demand(demands.recv())
             if frames in ready:
-                out += encoder.on_frame(frames.recv_multipart(copy=False))
+                parts = frames.recv_multipart(copy=False)
+                out += encoder.on_frame(parts)
+                if tap is not None and encoder.accepted_last:
+                    tap.send_multipart(parts, flags=zmq.NOBLOCK, copy=False)
         except (SchemaError, ValueError) as error:
             reason = error.reason if isinstance(error, SchemaError) else "bad_demand"
             encoder.metrics["dropped"].labels(reason).inc()
