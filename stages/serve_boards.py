@@ -104,7 +104,7 @@ class Egress:
         try:
             hello = await asyncio.wait_for(read_hello(reader), HELLO_TIMEOUT_S)
         except (TimeoutError, ProtocolError, asyncio.IncompleteReadError, ConnectionError) as error:
-            reason = error.detail if isinstance(error, ProtocolError) else f"no hello: {type(error).__name__}"
+            reason = str(error) if isinstance(error, ProtocolError) else f"no hello: {type(error).__name__}"
             await self._reject(writer, peer, "bad_hello", f"not a tftstream v1 hello ({reason})")
             return
         display, why = self.check_hello(hello)

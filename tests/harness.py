@@ -167,6 +167,7 @@ class Tap:
     def __init__(self, endpoint: str) -> None:
         self.frames: dict[tuple[str, int, int], np.ndarray] = {}
         self.order: list[tuple[str, int, int]] = []
+        self.arrivals: dict[tuple[str, int, int], float] = {}  # key -> monotonic time it was accepted
         self._stop = threading.Event()
         self._context = zmq.Context()
         self._sock = self._context.socket(zmq.SUB)
@@ -182,6 +183,7 @@ class Tap:
                 header, pixels = decode_frame(self._sock.recv_multipart())
                 key = (header.display, header.epoch, header.seq)
                 self.frames[key] = pixels.copy()
+                self.arrivals[key] = time.monotonic()
                 self.order.append(key)
 
     def by_seq(self, display: str, seq: int) -> list[np.ndarray]:
