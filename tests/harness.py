@@ -136,7 +136,7 @@ class Pipeline:
             status = self.status()
             return bool(status) and all(state == "RUNNING" for state in status.values())
 
-        wait_for(all_running, timeout, "every program RUNNING")
+        wait_for(all_running, timeout, "every program RUNNING", interval=0.5)
 
     def pid(self, program: str) -> int:
         name = f"{program}:{program}_0" if program == "correct_color" else program

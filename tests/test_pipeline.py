@@ -115,6 +115,7 @@ def test_a_killed_stage_restarts_and_the_board_is_exact_again_within_5_s(pipelin
         ),
         10,
         f"{program} restarted",
+        interval=0.3,
     )
 
     def exact_after_kill() -> bool:

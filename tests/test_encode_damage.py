@@ -1,0 +1,360 @@
+"""encode_damage on small hand-built pictures: exact damage, merging, splitting, and the stage's bookkeeping."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from prometheus_client import CollectorRegistry
+
+from common import protocol
+from common.config import load
+from common.frames import FrameHeader, PixelFormat, encode_frame
+from common.messages import Demand, PacketHeader, decode_packet, encode_demand
+from common.protocol import Accept, Encoding
+from devices.reference_display import BoardStream
+from stages.encode_damage import Box, DamageEncoder, find_damage, make_metrics, merge_boxes, packetize, split_to_fit
+
+RAW_ONLY = frozenset({Encoding.RAW})
+BOTH = protocol.ALL_ENCODINGS
+WIDTH, HEIGHT = 40, 24  # not multiples of the 16-pixel tile
+
+
+def apply_boxes(old: np.ndarray, new: np.ndarray, boxes: list[Box]) -> np.ndarray:
+    out = old.copy()
+    for b in boxes:
+        out[b.y : b.y + b.h, b.x : b.x + b.w] = new[b.y : b.y + b.h, b.x : b.x + b.w]
+    return out
+
+
+def sparse_change(rng: np.random.Generator, old: np.ndarray) -> np.ndarray:
+    """A copy of `old` with a few random pixels and sometimes a small block changed, often including the right
+    and bottom edges."""
+    new = old.copy()
+    h, w = old.shape
+    if rng.random() < 0.3:
+        y, x = int(rng.integers(0, h)), int(rng.integers(0, w))
+        new[y : y + int(rng.integers(1, 20)), x : x + int(rng.integers(1, 20))] ^= 0x0841
+    ys = list(rng.integers(0, h, rng.integers(1, 6)))
+    xs = list(rng.integers(0, w, len(ys)))
+    if rng.random() < 0.5:
+        ys.append(h - 1)
+        xs.append(int(rng.integers(0, w)))
+    if rng.random() < 0.5:
+        ys.append(int(rng.integers(0, h)))
+        xs.append(w - 1)
+    for y, x in zip(ys, xs, strict=True):
+        new[y, x] ^= int(rng.integers(1, 0x10000))
+    return new
+
+
+def noise(h: int, w: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 0x10000, (h, w), dtype=np.uint16)
+
+
+# --- find_damage ---------------------------------------------------------------------------------
+
+SHAPES = [(1, 1), (16, 16), (23, 37), (17, 50), (5, 70), (48, 33)]
+
+
+@pytest.mark.parametrize(("h", "w"), SHAPES)
+def test_boxes_of_new_pixels_turn_old_into_new_for_random_sparse_changes(h: int, w: int) -> None:
+    for seed in range(150):
+        rng = np.random.default_rng(seed)
+        old = rng.integers(0, 4, (h, w)).astype(np.uint16)  # few values, so merging has something to merge
+        new = sparse_change(rng, old)
+        boxes = find_damage(old, new)
+        assert all(b.w >= 1 and b.h >= 1 and b.x + b.w <= w and b.y + b.h <= h for b in boxes), (seed, boxes)
+        np.testing.assert_array_equal(apply_boxes(old, new, boxes), new, err_msg=f"seed {seed}: {boxes}")
+
+
+@pytest.mark.parametrize(("h", "w"), SHAPES)
+def test_every_box_has_a_changed_pixel_on_each_of_its_four_borders(h: int, w: int) -> None:
+    for seed in range(150):
+        rng = np.random.default_rng(seed)
+        old = noise(h, w, seed)
+        new = sparse_change(rng, old)
+        changed = old != new
+        for b in find_damage(old, new):
+            area = changed[b.y : b.y + b.h, b.x : b.x + b.w]
+            assert area[0].any() and area[-1].any() and area[:, 0].any() and area[:, -1].any(), (seed, b)
+
+
+def test_identical_pictures_have_no_damage() -> None:
+    picture = noise(23, 37)
+    assert find_damage(picture, picture.copy()) == []
+
+
+@pytest.mark.parametrize(("y", "x"), [(0, 0), (22, 36), (16, 32), (15, 15), (22, 0), (0, 36)])
+def test_one_changed_pixel_is_one_one_pixel_box(y: int, x: int) -> None:
+    old = noise(23, 37)
+    new = old.copy()
+    new[y, x] ^= 1
+    assert find_damage(old, new) == [Box(x, y, 1, 1)]
+
+
+@pytest.mark.parametrize(("h", "w"), SHAPES)
+def test_every_pixel_changed_is_one_box_of_the_whole_picture(h: int, w: int) -> None:
+    old = noise(h, w)
+    assert find_damage(old, ~old) == [Box(0, 0, w, h)]
+
+
+# --- merge_boxes ---------------------------------------------------------------------------------
+
+
+def test_adjacent_boxes_merge_when_their_union_encodes_smaller() -> None:
+    flat = np.zeros((8, 16), np.uint16)  # one RUN either way, so the union saves a RECT header
+    assert merge_boxes([Box(8, 2, 8, 3), Box(0, 2, 8, 3)], flat) == [Box(0, 2, 16, 3)]
+
+
+def test_far_apart_boxes_stay_apart_when_the_union_would_cost_more() -> None:
+    picture = noise(64, 64)
+    corners = [Box(63, 63, 1, 1), Box(0, 0, 1, 1)]
+    assert merge_boxes(corners, picture) == [Box(0, 0, 1, 1), Box(63, 63, 1, 1)]
+
+
+# --- split_to_fit --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("max_body", [64, 65, 100, 1000, 16384])
+@pytest.mark.parametrize("h", [1, 3, 28, 61])
+def test_blocks_cover_the_box_exactly_once_and_each_raw_block_fits_the_body(max_body: int, h: int) -> None:
+    for w in range(1, 321):
+        box = Box(5, 7, w, h)
+        covered = np.zeros((7 + h, 5 + w), np.int32)
+        for block in split_to_fit(box, max_body):
+            assert block.w >= 1 and block.h >= 1, (w, block)
+            assert protocol.RECT_HEADER.size + 2 * block.w * block.h <= max_body, (w, block)
+            covered[block.y : block.y + block.h, block.x : block.x + block.w] += 1
+        expected = np.zeros_like(covered)
+        expected[7:, 5:] = 1
+        np.testing.assert_array_equal(covered, expected, err_msg=f"{w}x{h}")
+
+
+# --- packetize, read back by the reference board -------------------------------------------------
+
+
+def board_showing(payload: bytes, w: int, h: int, encodings: frozenset[Encoding], max_body: int, big_endian: bool):
+    board = BoardStream(w, h, encodings, max_body)
+    accept = protocol.accept(Accept(big_endian, encodings, max_body, 1000, 4000))
+    assert board.feed(accept + protocol.frame_begin(1) + payload + protocol.frame_end(1)) == [1]
+    return board
+
+
+def rect_headers(payload: bytes) -> list[tuple[int, int, int, int, int]]:
+    """(x, y, w, h, encoding) of every RECT message in a packet payload."""
+    found, offset = [], 0
+    while offset < len(payload):
+        kind, length = protocol.HEADER.unpack_from(payload, offset)
+        assert kind == protocol.ServerMsg.RECT
+        found.append(protocol.RECT_HEADER.unpack_from(payload, offset + protocol.HEADER.size))
+        offset += protocol.HEADER.size + length
+    return found
+
+
+def flat_and_noisy(h: int, w: int) -> np.ndarray:
+    """Left half one colour (RUNS wins), right half noise (RAW wins)."""
+    picture = noise(h, w, 7)
+    picture[:, : w // 2] = 0x07E0
+    return picture
+
+
+@pytest.mark.parametrize("encodings", [RAW_ONLY, BOTH], ids=["raw", "raw+runs"])
+@pytest.mark.parametrize("big_endian", [True, False], ids=["big", "little"])
+@pytest.mark.parametrize("max_body", [64, 16384])
+def test_reference_board_shows_exactly_the_packetized_picture(
+    encodings: frozenset[Encoding], big_endian: bool, max_body: int
+) -> None:
+    picture = flat_and_noisy(HEIGHT, WIDTH)
+    demand = Demand("b", 0, "main", None, encodings, max_body)
+    payload, count = packetize(picture, [Box(0, 0, WIDTH, HEIGHT)], demand, big_endian)
+    board = board_showing(payload, WIDTH, HEIGHT, encodings, max_body, big_endian)
+    np.testing.assert_array_equal(board.framebuffer, picture)
+    assert len(rect_headers(payload)) == count
+    assert {code for *_, code in rect_headers(payload)} <= {e.value for e in encodings}
+
+
+def test_blocks_of_a_flat_area_go_as_runs_and_blocks_of_noise_as_raw() -> None:
+    demand = Demand("b", 0, "main", None, BOTH, 64)
+    half = WIDTH // 2
+    flat, noisy = Box(0, 0, half, HEIGHT), Box(half, 0, WIDTH - half, HEIGHT)
+    payload, _ = packetize(flat_and_noisy(HEIGHT, WIDTH), [flat, noisy], demand, True)
+    codes: dict[bool, set[int]] = {True: set(), False: set()}
+    for x, _y, _w, _h, code in rect_headers(payload):
+        codes[x < half].add(code)
+    assert codes == {True: {Encoding.RUNS}, False: {Encoding.RAW}}
+
+
+@pytest.mark.parametrize("encodings", [RAW_ONLY, BOTH], ids=["raw", "raw+runs"])
+@pytest.mark.parametrize("big_endian", [True, False], ids=["big", "little"])
+def test_reference_board_holding_the_old_picture_shows_the_new_after_its_damage(
+    encodings: frozenset[Encoding], big_endian: bool
+) -> None:
+    demand = Demand("b", 0, "main", None, encodings, 64)
+    for seed in range(40):
+        old = flat_and_noisy(HEIGHT, WIDTH)
+        new = sparse_change(np.random.default_rng(seed), old)
+        full, _ = packetize(old, [Box(0, 0, WIDTH, HEIGHT)], demand, big_endian)
+        board = board_showing(full, WIDTH, HEIGHT, encodings, 64, big_endian)
+        damage, _ = packetize(new, find_damage(old, new), demand, big_endian)
+        assert board.feed(protocol.frame_begin(2) + damage + protocol.frame_end(2)) == [2]
+        np.testing.assert_array_equal(board.framebuffer, new, err_msg=f"seed {seed}")
+
+
+# --- DamageEncoder -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def registry() -> CollectorRegistry:
+    return CollectorRegistry()
+
+
+@pytest.fixture
+def encoder(tmp_path: Path, registry: CollectorRegistry) -> DamageEncoder:
+    path = tmp_path / "t.toml"
+    path.write_text(f'[[displays]]\nname = "main"\nwidth = {WIDTH}\nheight = {HEIGHT}\nsource = "cpu_monitor"\n')
+    return DamageEncoder(load(path), make_metrics(registry))
+
+
+def frame(
+    pixels: np.ndarray,
+    seq: int,
+    epoch: int = 1,
+    display: str = "main",
+    source: str = "cpu_monitor",
+    pixel_format: PixelFormat = PixelFormat.RGB565,
+) -> list:
+    h, w = pixels.shape[:2]
+    return encode_frame(FrameHeader(display, source, epoch, seq, 1000 + seq, w, h, pixel_format), pixels)
+
+
+def ask(board: str = "b1", have: tuple[int, int] | None = None, ticket: int = 1, gone: bool = False) -> bytes:
+    return encode_demand(Demand(board, ticket, "main", have, BOTH, 16384, gone))
+
+
+def answer(packets: list[list[bytes]]) -> tuple[PacketHeader, bytes]:
+    assert len(packets) == 1, packets
+    return decode_packet(packets[0])
+
+
+def dropped(registry: CollectorRegistry, reason: str) -> float | None:
+    return registry.get_sample_value("tftstream_encode_damage_dropped_total", {"reason": reason})
+
+
+def picture(value: int) -> np.ndarray:
+    return np.full((HEIGHT, WIDTH), value, np.uint16)
+
+
+def test_demand_without_a_frame_waits_and_the_first_frame_answers_it_in_full(encoder: DamageEncoder) -> None:
+    assert encoder.on_demand(ask()) == []
+    header, payload = answer(encoder.on_frame(frame(picture(0x1234), seq=1)))
+    assert (header.board, header.key, header.seq) == ("b1", (1, 1), 1)
+    board = board_showing(payload, WIDTH, HEIGHT, BOTH, 16384, big_endian=True)
+    np.testing.assert_array_equal(board.framebuffer, picture(0x1234))
+
+
+def test_demand_having_nothing_gets_the_whole_newest_frame(encoder: DamageEncoder) -> None:
+    first, second = noise(HEIGHT, WIDTH, 1), noise(HEIGHT, WIDTH, 2)
+    encoder.on_frame(frame(first, seq=1))
+    encoder.on_frame(frame(second, seq=2))
+    header, payload = answer(encoder.on_demand(ask(have=None)))
+    assert header.key == (1, 2)
+    np.testing.assert_array_equal(board_showing(payload, WIDTH, HEIGHT, BOTH, 16384, True).framebuffer, second)
+
+
+def test_demand_having_the_previous_frame_gets_only_the_damage(encoder: DamageEncoder) -> None:
+    old = noise(HEIGHT, WIDTH)
+    new = old.copy()
+    new[5:7, 30:33] ^= 0xFFFF
+    encoder.on_frame(frame(old, seq=1))
+    encoder.on_frame(frame(new, seq=2))
+    header, payload = answer(encoder.on_demand(ask(have=(1, 1))))
+    assert header.key == (1, 2)
+    assert rect_headers(payload) == [(30, 5, 3, 2, Encoding.RAW)]
+
+
+def test_demand_having_the_newest_waits_and_is_answered_by_the_next_frame(encoder: DamageEncoder) -> None:
+    encoder.on_frame(frame(picture(1), seq=1))
+    assert encoder.on_demand(ask(have=(1, 1), ticket=7)) == []
+    newer = picture(1)
+    newer[HEIGHT - 1, WIDTH - 1] = 2
+    header, payload = answer(encoder.on_frame(frame(newer, seq=2)))
+    assert (header.board, header.ticket, header.key, header.rects) == ("b1", 7, (1, 2), 1)
+    assert rect_headers(payload) == [(WIDTH - 1, HEIGHT - 1, 1, 1, Encoding.RAW)]
+
+
+def test_answer_echoes_the_ticket_of_the_demand_it_answers(encoder: DamageEncoder) -> None:
+    encoder.on_frame(frame(picture(1), seq=1))
+    assert answer(encoder.on_demand(ask(ticket=41)))[0].ticket == 41
+    assert answer(encoder.on_demand(ask(ticket=42)))[0].ticket == 42
+
+
+def test_every_waiting_board_is_answered_once_by_a_new_frame(encoder: DamageEncoder) -> None:
+    encoder.on_frame(frame(picture(1), seq=1))
+    encoder.on_demand(ask("b1", have=(1, 1)))
+    encoder.on_demand(ask("b2", have=(1, 1)))
+    boards = sorted(decode_packet(p)[0].board for p in encoder.on_frame(frame(picture(2), seq=2)))
+    assert boards == ["b1", "b2"]
+    assert encoder.on_frame(frame(picture(3), seq=3)) == []  # nobody asked again
+
+
+def test_board_that_is_gone_is_forgotten(encoder: DamageEncoder) -> None:
+    encoder.on_frame(frame(picture(1), seq=1))
+    encoder.on_demand(ask(have=(1, 1)))
+    assert encoder.on_demand(ask(have=(1, 1), gone=True)) == []
+    assert encoder.on_frame(frame(picture(2), seq=2)) == []
+
+
+def test_frame_older_than_the_newest_of_its_source_is_dropped_as_stale(
+    encoder: DamageEncoder, registry: CollectorRegistry
+) -> None:
+    encoder.on_frame(frame(picture(2), seq=2))
+    assert encoder.on_frame(frame(picture(1), seq=1)) == []
+    assert not encoder.accepted_last
+    assert dropped(registry, "stale") == 1
+    assert answer(encoder.on_demand(ask()))[0].key == (1, 2)
+
+
+def test_refresh_of_the_newest_frame_is_a_repeat_that_answers_nobody(
+    encoder: DamageEncoder, registry: CollectorRegistry
+) -> None:
+    encoder.on_frame(frame(picture(1), seq=1))
+    encoder.on_demand(ask(have=(1, 1)))
+    assert encoder.on_frame(frame(picture(1), seq=1)) == []
+    assert registry.get_sample_value("tftstream_encode_damage_repeats_total") == 1
+    assert dropped(registry, "stale") == 0
+    assert answer(encoder.on_frame(frame(picture(2), seq=2)))[0].key == (1, 2)  # the board still waits
+
+
+@pytest.mark.parametrize(
+    ("reason", "parts"),
+    [
+        ("unknown_display", frame(picture(1), seq=1, display="nowhere")),
+        ("wrong_size", frame(np.zeros((HEIGHT, WIDTH + 1), np.uint16), seq=1)),
+        ("wrong_format", frame(np.zeros((HEIGHT, WIDTH, 3), np.uint8), seq=1, pixel_format=PixelFormat.RGB888)),
+        ("inactive_source", frame(picture(1), seq=1, source="bios_screen")),
+    ],
+)
+def test_frame_the_display_cannot_show_is_dropped_with_its_reason(
+    encoder: DamageEncoder, registry: CollectorRegistry, reason: str, parts: list
+) -> None:
+    encoder.on_demand(ask())
+    assert encoder.on_frame(parts) == []
+    assert dropped(registry, reason) == 1
+    assert registry.get_sample_value("tftstream_encode_damage_frames_in_total") == 0
+
+
+def test_restarted_source_with_a_newer_epoch_and_seq_from_one_is_accepted(
+    encoder: DamageEncoder, registry: CollectorRegistry
+) -> None:
+    encoder.on_frame(frame(picture(1), seq=900, epoch=100))
+    encoder.on_demand(ask(have=(100, 900)))
+    header, payload = answer(encoder.on_frame(frame(picture(2), seq=1, epoch=200)))
+    assert (header.key, header.seq) == ((200, 1), 1)
+    assert dropped(registry, "stale") == 0
+
+
+def test_malformed_demand_raises_value_error_naming_its_bytes(encoder: DamageEncoder) -> None:
+    with pytest.raises(ValueError, match=r"b'\{\"board\": 3"):
+        encoder.on_demand(b'{"board": 3')
