@@ -177,6 +177,11 @@ def make_metrics(registry: CollectorRegistry) -> dict:
         "repeats": Counter("tftstream_encode_damage_repeats_total", "Refreshes of a frame we had", registry=registry),
         "dropped": dropped,
         "out": Counter("tftstream_encode_damage_packets_out_total", "Frame packets sent to boards", registry=registry),
+        "skipped": Counter(
+            "tftstream_encode_damage_frames_skipped_total",
+            "Frames a board never got because a newer one was ready when it asked",
+            registry=registry,
+        ),
         "bytes": Histogram(
             "tftstream_encode_damage_frame_bytes",
             "Wire bytes per frame packet",
@@ -260,6 +265,9 @@ class DamageEncoder:
         if latest is None or latest.header.order_key == demand.have:
             return []
         del state.waiting[board]
+        if demand.have in state.history:
+            keys = list(state.history)
+            self.metrics["skipped"].inc(len(keys) - 1 - keys.index(demand.have) - 1)
         started = time.perf_counter()
         picture, payload, rects, raw_bytes = state.answer(demand)
         self.metrics["seconds"].observe(time.perf_counter() - started)

@@ -47,13 +47,20 @@ def make_metrics(registry: CollectorRegistry) -> dict:
         rejects.labels(reason)
     for reason in DROP_REASONS:
         drops.labels(reason)
-    return {
+    per_protocol = {
         "connections": counter("connections_total", "TCP connections accepted", ("protocol",)),
-        "rejects": rejects,
-        "drops": drops,
+        "reconnects": counter("reconnects_total", "Boards accepted again under a name seen before", ("protocol",)),
         "boards": Gauge(
             "tftstream_serve_boards_boards_connected", "Boards streaming", ("protocol",), registry=registry
         ),
+    }
+    for metric in per_protocol.values():
+        for name in ("v1", "legacy"):
+            metric.labels(name)
+    return {
+        **per_protocol,
+        "rejects": rejects,
+        "drops": drops,
         "frames_sent": counter("frames_sent_total", "Frames written to boards"),
         "bytes_sent": counter("bytes_sent_total", "Bytes written to boards"),
         "acked": counter("frames_acked_total", "Frames acknowledged, per board", ("board",)),
@@ -83,6 +90,7 @@ class Egress:
     def __init__(self, config: Config, metrics: dict, demands: zmq.asyncio.Socket, log) -> None:
         self.config, self.metrics, self.demands, self.log = config, metrics, demands, log
         self.sessions: dict[str, BoardSession] = {}
+        self.seen: set[str] = set()  # board labels accepted before, to count reconnects
         self.ids = (f"{time.time_ns():x}-{n}" for n in itertools.count())
 
     def deliver(self, parts: list[bytes]) -> None:
@@ -185,6 +193,9 @@ class BoardSession:
         metrics = self.egress.metrics
         self.egress.sessions[self.id] = self
         metrics["boards"].labels(self.protocol_name).inc()
+        if self.label in self.egress.seen:
+            metrics["reconnects"].labels(self.protocol_name).inc()
+        self.egress.seen.add(self.label)
         self.egress.log.info("%s connected as %s (%s)", self.peer, self.label, self.protocol_name)
         self.write(self.accept_message())
         reason = "closed"

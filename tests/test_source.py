@@ -1,0 +1,88 @@
+"""FrameSender, the source SDK: unchanged pictures cost nothing, refreshes repeat the same frame,
+a busy pipeline drops and counts instead of blocking. Over a real PUSH/PULL pair."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+import zmq
+from prometheus_client import CollectorRegistry
+
+from common.frames import PixelFormat, decode_frame
+from common.source import FrameSender
+
+
+@pytest.fixture
+def pair():
+    context = zmq.Context()
+    pull = context.socket(zmq.PULL)
+    pull.setsockopt(zmq.LINGER, 0)
+    port = pull.bind_to_random_port("tcp://127.0.0.1")
+    push = context.socket(zmq.PUSH)
+    push.setsockopt(zmq.LINGER, 0)
+    push.setsockopt(zmq.SNDHWM, 1)
+    push.connect(f"tcp://127.0.0.1:{port}")
+    yield push, pull
+    context.destroy(linger=0)
+
+
+def receive(pull: zmq.Socket, timeout_ms: int = 2000):
+    assert pull.poll(timeout_ms), "nothing arrived"
+    return decode_frame(pull.recv_multipart())
+
+
+def nothing_arrives(pull: zmq.Socket) -> bool:
+    return not pull.poll(200)
+
+
+def test_a_picture_arrives_with_its_display_source_seq_and_geometry(pair):
+    push, pull = pair
+    sender = FrameSender("clock", push, registry=CollectorRegistry())
+    picture = np.arange(4 * 6 * 3, dtype=np.uint8).reshape(4, 6, 3)
+    assert sender.send("desk", picture, captured_ns=123)
+    header, pixels = receive(pull)
+    assert (header.display, header.source, header.seq, header.captured_ns) == ("desk", "clock", 1, 123)
+    assert (header.width, header.height, header.pixel_format) == (6, 4, PixelFormat.RGB888)
+    assert np.array_equal(pixels, picture)
+
+
+def test_an_unchanged_picture_is_not_sent_again_until_the_refresh_is_due(pair):
+    push, pull = pair
+    registry = CollectorRegistry()
+    sender = FrameSender("clock", push, refresh_s=0.3, registry=registry)
+    picture = np.zeros((4, 4, 3), np.uint8)
+    assert sender.send("desk", picture)
+    first, _ = receive(pull)
+    assert not sender.send("desk", picture.copy())
+    assert nothing_arrives(pull)
+    time.sleep(0.3)
+    assert sender.send("desk", picture)
+    refresh, _ = receive(pull)
+    assert refresh == first  # same seq and capture time: downstream knows it already has it
+    assert registry.get_sample_value("tftstream_draw_clock_frames_sent_total", {"kind": "refresh"}) == 1
+
+
+def test_a_changed_picture_gets_the_next_seq(pair):
+    push, pull = pair
+    sender = FrameSender("clock", push, registry=CollectorRegistry())
+    seqs = []
+    for value in (1, 2, 3):
+        assert sender.send("desk", np.full((2, 2, 3), value, np.uint8))
+        seqs.append(receive(pull)[0].seq)
+    assert seqs == [1, 2, 3]
+
+
+def test_a_busy_pipeline_drops_the_picture_and_counts_it_without_blocking(pair):
+    push, pull = pair
+    registry = CollectorRegistry()
+    sender = FrameSender("clock", push, registry=registry)
+    results = [sender.send("desk", np.full((64, 64, 3), i, np.uint8)) for i in range(50)]
+    assert not all(results)
+    dropped = registry.get_sample_value("tftstream_draw_clock_frames_dropped_total")
+    assert dropped == results.count(False)
+    seqs = []
+    while pull.poll(200):
+        seqs.append(decode_frame(pull.recv_multipart())[0].seq)
+    assert seqs == list(range(1, len(seqs) + 1))  # a dropped picture does not use up a seq
