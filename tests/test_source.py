@@ -15,17 +15,27 @@ from common.source import FrameSender
 
 
 @pytest.fixture
-def pair():
+def context():
     context = zmq.Context()
+    yield context
+    context.destroy(linger=0)
+
+
+def make_pair(context: zmq.Context, hwm: int) -> tuple[zmq.Socket, zmq.Socket]:
     pull = context.socket(zmq.PULL)
     pull.setsockopt(zmq.LINGER, 0)
+    pull.setsockopt(zmq.RCVHWM, hwm)
     port = pull.bind_to_random_port("tcp://127.0.0.1")
     push = context.socket(zmq.PUSH)
     push.setsockopt(zmq.LINGER, 0)
-    push.setsockopt(zmq.SNDHWM, 1)
+    push.setsockopt(zmq.SNDHWM, hwm)
     push.connect(f"tcp://127.0.0.1:{port}")
-    yield push, pull
-    context.destroy(linger=0)
+    return push, pull
+
+
+@pytest.fixture
+def pair(context):
+    return make_pair(context, 100)
 
 
 def receive(pull: zmq.Socket, timeout_ms: int = 2000):
@@ -74,8 +84,8 @@ def test_a_changed_picture_gets_the_next_seq(pair):
     assert seqs == [1, 2, 3]
 
 
-def test_a_busy_pipeline_drops_the_picture_and_counts_it_without_blocking(pair):
-    push, pull = pair
+def test_a_busy_pipeline_drops_the_picture_and_counts_it_without_blocking(context):
+    push, pull = make_pair(context, 1)
     registry = CollectorRegistry()
     sender = FrameSender("clock", push, registry=registry)
     results = [sender.send("desk", np.full((64, 64, 3), i, np.uint8)) for i in range(50)]
