@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import zmq
-from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client import CollectorRegistry, ProcessCollector, start_http_server
 
 from common.config import Config, ConfigError, load
 
@@ -65,6 +65,7 @@ def run_stage(name: str, loop: Callable[[StageContext], None], argv: list[str] |
         log.error("bad config: %s", error)
         return EXIT_CONFIG
     registry = CollectorRegistry()
+    ProcessCollector(registry=registry)  # process_cpu_seconds_total etc.: which stage is the bottleneck
     port = config.metrics_ports.get(name, 0)
     if port:
         start_http_server(port + args.worker, addr=config.metrics_host, registry=registry)

@@ -29,13 +29,16 @@ from common.drawing import (
     line_height,
     text_width,
 )
+from common.rgb565 import snap_colour
 from common.source import run_source
 
-BACKGROUND: Rgb = (0, 0, 0)
-GREY: Rgb = (170, 170, 170)  # VGA light grey: the colour of POST text
-WHITE: Rgb = (255, 255, 255)
-YELLOW: Rgb = (255, 255, 85)
-CYAN: Rgb = (85, 255, 255)
+# The palette (VGA's), every colour snapped to one the panel shows exactly: a flat area then passes the color
+# stage's dither unchanged and goes out as a few RUNS, not as a 4x4 pattern in RAW. No colour literals elsewhere.
+BACKGROUND: Rgb = snap_colour((0, 0, 0))
+GREY: Rgb = snap_colour((170, 170, 170))  # VGA light grey: the colour of POST text
+WHITE: Rgb = snap_colour((255, 255, 255))
+YELLOW: Rgb = snap_colour((255, 255, 85))
+CYAN: Rgb = snap_colour((85, 255, 255))
 BANNER = "tftstream BIOS v1.0"
 COPYRIGHT = "Copyright (C) tftstream project"
 FOOTERS = ("Press DEL to enter SETUP", "DEL: SETUP")  # the longest one that fits beside the clock

@@ -28,15 +28,21 @@ from common.drawing import (
     line_height,
     text_width,
 )
+from common.rgb565 import snap_colour
 from common.source import run_source
 
-BACKGROUND: Rgb = (8, 10, 16)
-NAME_COLOUR: Rgb = (160, 170, 185)
-FREQ_COLOUR: Rgb = (110, 200, 255)
-BAR_TRACK: Rgb = (32, 38, 50)  # unfilled part of a core bar, so an idle core is still visible
-GRAPH_FRAME: Rgb = (48, 56, 72)
-GRAPH_FILL: Rgb = (20, 64, 92)
-GRAPH_LINE: Rgb = (90, 200, 255)
+# The palette, every colour snapped to one the panel shows exactly: a flat area then passes the color stage's
+# dither unchanged and goes out as a few RUNS, not as a 4x4 pattern in RAW. No colour literals below this block.
+BACKGROUND: Rgb = snap_colour((8, 10, 16))
+NAME_COLOUR: Rgb = snap_colour((160, 170, 185))
+FREQ_COLOUR: Rgb = snap_colour((110, 200, 255))
+BAR_TRACK: Rgb = snap_colour((32, 38, 50))  # unfilled part of a core bar, so an idle core is still visible
+GRAPH_FRAME: Rgb = snap_colour((48, 56, 72))
+GRAPH_FILL: Rgb = snap_colour((20, 64, 92))
+GRAPH_LINE: Rgb = snap_colour((90, 200, 255))
+LOAD_LOW: Rgb = snap_colour((60, 200, 90))  # green
+LOAD_MID: Rgb = snap_colour((240, 190, 40))  # amber
+LOAD_HIGH: Rgb = snap_colour((240, 70, 60))  # red
 MIN_BAR_PX = 3  # narrower bars cannot be told apart on a TFT; wrap into more rows instead
 MIN_ROW_PX = 5
 MAX_BAR_PX = 48  # a 2-core machine should show bars, not slabs
@@ -62,10 +68,10 @@ class CpuLayout:
 def load_colour(percent: float) -> Rgb:
     """Green, amber, red: three steps read faster than a gradient at a glance across the room."""
     if percent < 50:
-        return (60, 200, 90)
+        return LOAD_LOW
     if percent < 80:
-        return (240, 190, 40)
-    return (240, 70, 60)
+        return LOAD_MID
+    return LOAD_HIGH
 
 
 def _freq_mhz() -> float | None:

@@ -265,7 +265,7 @@ class DamageEncoder:
         if latest is None or latest.header.order_key == demand.have:
             return []
         del state.waiting[board]
-        if demand.have in state.history:
+        if demand.have is not None and demand.have in state.history:
             keys = list(state.history)
             self.metrics["skipped"].inc(len(keys) - 1 - keys.index(demand.have) - 1)
         started = time.perf_counter()

@@ -11,6 +11,7 @@ a bad one closes that connection with a logged reason. The bottleneck is the boa
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import itertools
 import struct
@@ -34,6 +35,13 @@ LEGACY_HEADER = struct.Struct(">HHHHI")
 HELLO_TIMEOUT_S = 5.0
 DEMAND_RETRY_S = 1.0  # re-ask encode_damage (it may have restarted and forgotten us)
 REJECT_REASONS = ("bad_hello", "bad_token", "unknown_display", "wrong_size", "server_full")
+# (field of DeviceStats, metric suffix, help): what boards report in their acks, in base units
+DEVICE_STATS = (
+    ("decode_us", "decode_seconds", "Time the board spent decoding its last frame"),
+    ("draw_us", "draw_seconds", "Time the board spent drawing its last frame"),
+    ("free_heap", "free_heap_bytes", "Free heap on the board"),
+    ("rssi_dbm", "rssi_dbm", "Wi-Fi signal strength at the board"),
+)
 DROP_REASONS = ("protocol", "timeout", "unacknowledged", "closed", "write_stalled")
 
 
@@ -70,9 +78,10 @@ def make_metrics(registry: CollectorRegistry) -> dict:
             buckets=(0.01, 0.02, 0.04, 0.06, 0.1, 0.2, 0.5, 1, 2, 5),
             registry=registry,
         ),
-        "device": Gauge(
-            "tftstream_serve_boards_device_stat", "Stats from board acks", ("board", "stat"), registry=registry
-        ),
+        **{
+            stat: Gauge(f"tftstream_serve_boards_board_{name}", doc, ("board",), registry=registry)
+            for stat, name, doc in DEVICE_STATS
+        },
     }
 
 
@@ -87,7 +96,7 @@ class InFlight:
 class Egress:
     """Board sessions, their demands, and routing of packets from encode_damage to them."""
 
-    def __init__(self, config: Config, metrics: dict, demands: zmq.asyncio.Socket, log) -> None:
+    def __init__(self, config: Config, metrics: dict, demands: zmq.SyncSocket, log) -> None:
         self.config, self.metrics, self.demands, self.log = config, metrics, demands, log
         self.sessions: dict[str, BoardSession] = {}
         self.seen: set[str] = set()  # board labels accepted before, to count reconnects
@@ -103,8 +112,12 @@ class Egress:
         if session is not None:
             session.deliver(header, payload)
 
-    async def demand(self, demand: Demand) -> None:
-        await self.demands.send(encode_demand(demand))
+    def demand(self, demand: Demand) -> None:
+        """Never blocks: when encode_damage is away the demand is dropped and asked again later."""
+        try:
+            self.demands.send(encode_demand(demand), flags=zmq.NOBLOCK)
+        except zmq.Again:
+            self.log.warning("encode_damage is not taking demands; asking again later")
 
     async def serve_v1(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.metrics["connections"].labels("v1").inc()
@@ -198,33 +211,42 @@ class BoardSession:
         self.egress.seen.add(self.label)
         self.egress.log.info("%s connected as %s (%s)", self.peer, self.label, self.protocol_name)
         self.write(self.accept_message())
-        reason = "closed"
+        reason, detail = "closed", "server stopping"
+        self.ask()
+        tasks = [asyncio.create_task(self.read_loop()), asyncio.create_task(self.tick_loop())]
         try:
-            await self.ask()
-            tasks = [asyncio.create_task(self.read_loop()), asyncio.create_task(self.tick_loop())]
-            done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            for task in pending:
-                task.cancel()
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             reason, detail = next(iter(done)).result()
         except ConnectionError as error:
             detail = str(error)
         finally:
+            for task in tasks:
+                task.cancel()
             del self.egress.sessions[self.id]
+            self.forget_device_stats()
             metrics["boards"].labels(self.protocol_name).dec()
             metrics["drops"].labels(reason).inc()
             self.egress.log.info("%s (%s) dropped: %s: %s", self.peer, self.label, reason, detail)
             self.writer.close()
-            await self.egress.demand(self.demand(gone=True))
+            self.egress.demand(self.demand(gone=True))
+
+    def forget_device_stats(self) -> None:
+        """A departed board's last stats must not linger on dashboards (unless a twin is still on)."""
+        if any(s.label == self.label for s in self.egress.sessions.values()):
+            return
+        for stat, _, _ in DEVICE_STATS:
+            with contextlib.suppress(KeyError):
+                self.egress.metrics[stat].remove(self.label)
 
     def demand(self, gone: bool = False) -> Demand:
         return Demand(self.id, self.ticket, self.display.name, self.shown, self.encodings, self.max_body, gone)
 
-    async def ask(self) -> None:
+    def ask(self) -> None:
         """Ask for a frame newer than the one the board will show, if the window has room."""
         if len(self.in_flight) < self.window:
             self.ticket += 1
             self.asked_at = time.monotonic()
-            await self.egress.demand(self.demand())
+            self.egress.demand(self.demand())
 
     def write(self, data: bytes) -> None:
         self.writer.write(data)
@@ -237,7 +259,7 @@ class BoardSession:
         self.send_frame(header, payload)
         self.in_flight.append(InFlight(header.seq, header.key, header.captured_ns, time.monotonic()))
         self.shown = header.key
-        asyncio.get_running_loop().create_task(self.ask())
+        self.ask()
 
     def send_frame(self, header: PacketHeader, payload: bytes) -> None:
         data = protocol.frame_begin(header.seq) + payload + protocol.frame_end(header.seq)
@@ -274,9 +296,10 @@ class BoardSession:
                 metrics["latency"].observe(max(0, time.time_ns() - frame.captured_ns) / 1e9)
                 break
         if ack.stats:
-            for stat in ("decode_us", "draw_us", "free_heap", "rssi_dbm"):
-                metrics["device"].labels(self.label, stat).set(getattr(ack.stats, stat))
-        await self.ask()
+            for stat, name, _ in DEVICE_STATS:
+                value = getattr(ack.stats, stat)
+                metrics[stat].labels(self.label).set(value / 1e6 if name.endswith("_seconds") else value)
+        self.ask()
 
     async def tick_loop(self) -> tuple[str, str]:
         while True:
@@ -289,7 +312,7 @@ class BoardSession:
             if now - self.last_write > self.keepalive_s:
                 self.write(protocol.keepalive_from_server())
             if len(self.in_flight) < self.window and now - self.asked_at > DEMAND_RETRY_S:
-                await self.egress.demand(self.demand())
+                self.egress.demand(self.demand())
                 self.asked_at = now
 
 
@@ -337,7 +360,7 @@ class LegacySession(BoardSession):
             if self.in_flight and now - self.in_flight[0].sent > self.timeout_s:
                 return "unacknowledged", f"legacy board did not drain frame {self.in_flight[0].seq}"
             if not self.in_flight and now - self.asked_at > DEMAND_RETRY_S:
-                await self.egress.demand(self.demand())
+                self.egress.demand(self.demand())
                 self.asked_at = now
 
 
@@ -360,10 +383,7 @@ def legacy_chunks(payload: bytes, big_endian: bool) -> bytes:
 async def serve(ctx: StageContext) -> None:
     metrics = make_metrics(ctx.registry)
     context = zmq.asyncio.Context.shadow(ctx.zmq_context)
-    demands = context.socket(zmq.PUSH)
-    demands.setsockopt(zmq.LINGER, 0)
-    demands.setsockopt(zmq.SNDHWM, 1000)
-    demands.connect(ctx.config.endpoints.demands)
+    demands = ctx.socket(zmq.PUSH, ctx.config.endpoints.demands, bind=False, hwm=1000)
     packets = context.socket(zmq.PULL)
     packets.setsockopt(zmq.LINGER, 0)
     packets.bind(ctx.config.endpoints.packets)
@@ -381,6 +401,9 @@ async def serve(ctx: StageContext) -> None:
     receive.cancel()
     for server in servers:
         server.close()
+    for session in list(egress.sessions.values()):
+        session.writer.close()  # each session then ends as "closed" and says goodbye to encode_damage
+    await asyncio.sleep(0.2)
 
 
 def legacy_handler(egress: Egress, legacy):

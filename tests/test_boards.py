@@ -324,3 +324,17 @@ def test_a_board_that_breaks_the_protocol_mid_stream_is_dropped_with_the_reason(
         read_until_closed(peer)
     line = f"127.0.0.1:{port} (main@127.0.0.1) dropped: {reason}"
     wait_for(lambda: line in pipeline[0].log("serve_boards"), 5, line)
+
+
+def test_many_boards_at_once_all_end_exact(pipeline):
+    _, ports, tap, sender = pipeline
+    boards = [good_board(ports) for _ in range(8)]
+    rng = np.random.default_rng(11)
+    try:
+        for _ in range(10):
+            expected = show(sender, tap, rng.integers(0, 255, size=(240, 320, 3), dtype=np.uint8))
+        for board in boards:
+            wait_for(equal_to(board, expected), 20, "every board showing the last frame")
+    finally:
+        for board in boards:
+            board.close()

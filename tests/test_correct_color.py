@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from common.config import ColorProfile, Display
-from common.rgb565 import LEVELS5, LEVELS6, expand_rgb565, pack_rgb565
+from common.rgb565 import LEVELS5, LEVELS6, expand_rgb565, pack_rgb565, snap_colour
 from stages.correct_color import ColorCorrector
 
 
@@ -181,3 +181,31 @@ def test_expand_rgb565_gives_full_scale_primaries() -> None:
     expanded = expand_rgb565(np.array([[0x0000, 0xFFFF, 0xF800, 0x07E0, 0x001F]], dtype=np.uint16))
     assert expanded.shape == (1, 5, 3)
     assert expanded[0].tolist() == [[0, 0, 0], [255, 255, 255], [255, 0, 0], [0, 255, 0], [0, 0, 255]]
+
+
+def test_snap_moves_each_channel_to_its_nearest_level_lower_on_a_tie() -> None:
+    values = np.arange(256)
+    snapped = np.array([snap_colour((int(v), int(v), int(v))) for v in values])
+    for channel, levels in ((0, LEVELS5), (1, LEVELS6), (2, LEVELS5)):
+        distance = np.abs(values[:, np.newaxis] - levels[np.newaxis, :].astype(np.int64))
+        np.testing.assert_array_equal(snapped[:, channel], levels[np.argmin(distance, axis=1)])
+    assert snap_colour((12, 2, 12)) == (8, 0, 8)  # 12 is as far from 8 as from 16, 2 from 0 as from 4
+
+
+def test_snapped_colour_packs_and_expands_to_itself() -> None:
+    for colour in [(8, 10, 16), (170, 170, 170), (255, 255, 85), (1, 254, 127)]:
+        snapped = snap_colour(colour)
+        assert tuple(expand_rgb565(pack_rgb565(np.array(snapped, np.uint8))).tolist()) == snapped
+
+
+@pytest.mark.parametrize("dither", [False, True])
+def test_flat_snapped_colour_leaves_the_color_stage_as_one_value(dither: bool) -> None:
+    colour = snap_colour((8, 10, 16))
+    out = corrector(8, 8, dither=dither).correct(flat(8, 8, colour))
+    np.testing.assert_array_equal(out, np.full((8, 8), pack_rgb565(np.array(colour, np.uint8))))
+
+
+@pytest.mark.parametrize("colour", [(256, 0, 0), (-1, 0, 0), (0, 0), (0, 0, 0, 0), (1.5, 0, 0)])
+def test_snap_refuses_anything_but_three_8_bit_integers(colour: tuple) -> None:
+    with pytest.raises(ValueError, match="three integers"):
+        snap_colour(colour)

@@ -29,6 +29,8 @@ from tests.harness import REPO, BoardThread, Pipeline, Ports, board_options, fre
 
 SCRAPE_CONFIG = REPO / "monitoring" / "prometheus.yml"
 DASHBOARD = REPO / "monitoring" / "grafana-dashboard.json"
+DASHBOARD_JSON = json.loads(DASHBOARD.read_text())
+TARGET = re.compile(r'"(\d+\.\d+\.\d+\.\d+:\d+)"')  # a target in prometheus.yml
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
 SCRAPE_INTERVAL = "1s"  # the shipped 5 s, shortened so the test sees data within seconds
@@ -40,10 +42,6 @@ DATA_TIMEOUT_S = 60
 # The reference board sends no stats in its acks (firmware boards do); the test board sends these.
 DEVICE_STATS = protocol.DeviceStats(decode_us=1200, draw_us=8500, free_heap=151_000, rssi_dbm=-61)
 
-needs_prometheus = pytest.mark.skipif(
-    not Path(PROMETHEUS).exists(), reason="needs Prometheus: apt-get install prometheus (.ci/run does)"
-)
-
 
 def color_workers() -> int:
     """supervisord.conf's numprocs for correct_color: each worker serves metrics on port + index."""
@@ -54,14 +52,12 @@ def color_workers() -> int:
 
 def metrics_targets(host: str, ports: dict[str, int]) -> dict[str, str]:
     """target -> stage, for every process serving metrics (color workers on port + index)."""
+    workers = color_workers()
     return {
         f"{host}:{ports[stage] + index}": stage
         for stage in STAGES
-        for index in range(color_workers() if stage == "correct_color" else 1)
+        for index in range(workers if stage == "correct_color" else 1)
     }
-
-
-TARGET = re.compile(r'"(\d+\.\d+\.\d+\.\d+:\d+)"')
 
 
 def scrape_config_for(ports: Ports) -> str:
@@ -95,13 +91,11 @@ def dashboard_queries() -> list[str]:
 
 
 def metric_names(expr: str) -> set[str]:
+    """The metric names a query reads (label values like job=~"tftstream_.+" are not names)."""
     without_strings = re.sub(r'"[^"]*"', '""', expr)
     return set(re.findall(r"\btftstream_\w+", without_strings)) | {
         name for name in PROMETHEUS_METRICS if re.search(rf"\b{name}\s*\{{", without_strings)
     }
-
-
-DASHBOARD_JSON = json.loads(DASHBOARD.read_text())
 
 
 # ---- The files alone
@@ -142,24 +136,20 @@ def test_dashboard_has_panels_for_every_stage():
 # ---- A real Prometheus scraping the running pipeline
 
 
-@dataclasses.dataclass
 class Prometheus:
-    """/usr/bin/prometheus on a random loopback port, its data and log in `directory`."""
+    """/usr/bin/prometheus on a random loopback port, its config, data and log in `directory`."""
 
-    directory: Path
-    config: str
-
-    def __post_init__(self) -> None:
+    def __init__(self, directory: Path, config_text: str) -> None:
         self.port = free_port()
-        config = self.directory / "prometheus.yml"
-        config.write_text(self.config)
-        self.log_path = self.directory / "prometheus.log"
+        config = directory / "prometheus.yml"
+        config.write_text(config_text)
+        self.log_path = directory / "prometheus.log"
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
                 [
                     PROMETHEUS,
                     f"--config.file={config}",
-                    f"--storage.tsdb.path={self.directory / 'data'}",
+                    f"--storage.tsdb.path={directory / 'data'}",
                     f"--web.listen-address=127.0.0.1:{self.port}",
                 ],
                 stdout=log,
@@ -209,7 +199,7 @@ def monitored(tmp_path_factory) -> Iterator[Monitored]:
     directory = tmp_path_factory.mktemp("monitored")
     ports = Ports()
     write_config(directory, ports)
-    ack = protocol.ack
+    ack = protocol.ack  # this process's boards (the test's) send DEVICE_STATS in every ack, as firmware does
     with contextlib.ExitStack() as stack, pytest.MonkeyPatch.context() as patch:
         patch.setattr(protocol, "ack", lambda a: ack(a if a.stats else dataclasses.replace(a, stats=DEVICE_STATS)))
         pipeline = Pipeline(directory)
@@ -230,7 +220,6 @@ def failing(condition, timeout: float, what: str, detail) -> None:
         raise AssertionError(f"{error}: {detail()}") from None
 
 
-@needs_prometheus
 def test_prometheus_scrapes_a_job_per_stage_with_stage_and_worker_labels(monitored):
     active: list[dict] = []
 
@@ -259,7 +248,6 @@ def served_metric_names(ports: Ports) -> set[str]:
     return names
 
 
-@needs_prometheus
 def test_every_metric_in_the_dashboard_is_served_by_a_stage(monitored):
     used = set().union(*(metric_names(q) for q in dashboard_queries())) - PROMETHEUS_METRICS
     missing = set(used)
@@ -272,7 +260,6 @@ def test_every_metric_in_the_dashboard_is_served_by_a_stage(monitored):
     failing(all_served, 20, "every dashboard metric on some stage's /metrics", lambda: sorted(missing))
 
 
-@needs_prometheus
 def test_every_dashboard_query_returns_data_from_the_running_pipeline(monitored):
     pending = dashboard_queries()
 

@@ -355,6 +355,17 @@ def test_restarted_source_with_a_newer_epoch_and_seq_from_one_is_accepted(
     assert dropped(registry, "stale") == 0
 
 
-def test_malformed_demand_raises_value_error_naming_its_bytes(encoder: DamageEncoder) -> None:
-    with pytest.raises(ValueError, match=r"b'\{\"board\": 3"):
-        encoder.on_demand(b'{"board": 3')
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"board": 3',
+        b'{"board": "b1", "ticket": Infinity, "display": "main", "have": null, "encodings": 3, "max_body": 64}',
+        b"[" * 100_000,
+    ],
+    ids=["cut short", "Infinity ticket", "nested too deep"],
+)
+def test_malformed_demand_raises_value_error_naming_its_bytes(encoder: DamageEncoder, raw: bytes) -> None:
+    """The loop counts a ValueError as bad_demand and carries on; any other exception would end the stage."""
+    with pytest.raises(ValueError) as caught:
+        encoder.on_demand(raw)
+    assert repr(raw[:40])[:-1] in str(caught.value)

@@ -10,7 +10,9 @@ import pytest
 from common.frames import NAME_LIMIT, REASONS, FrameHeader, PixelFormat, SchemaError, decode_frame, encode_frame
 
 FIXED = struct.Struct("<BBQQQHH")  # version, format, epoch, seq, captured_ns, width, height
-RGB888 = FrameHeader("main", "cpu_monitor", 1_700_000_000_000_000_000, 42, 1_700_000_000_123_456_789, 3, 2, 1)
+RGB888 = FrameHeader(
+    "main", "cpu_monitor", 1_700_000_000_000_000_000, 42, 1_700_000_000_123_456_789, 3, 2, PixelFormat.RGB888
+)
 RGB565 = FrameHeader("side.2", "bios_screen", 7, 2**64 - 1, 0, 3, 2, PixelFormat.RGB565)
 
 
@@ -115,7 +117,7 @@ def test_payload_not_matching_size_and_format_is_bad_size(fields: dict[str, int]
     assert reason_of([with_fixed(head, **fields), bytes(payload_bytes)]) == "bad_size"
 
 
-def test_fields_reordered_to_the_same_byte_count_still_decode_to_their_own_shape() -> None:
+def test_pixels_take_the_header_shape_when_another_shape_has_the_same_byte_count() -> None:
     head, payload = valid_parts()
     header, values = decode_frame([with_fixed(head, width=6, height=1), payload])
     assert (header.width, header.height, values.shape) == (6, 1, (1, 6))

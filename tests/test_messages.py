@@ -43,49 +43,49 @@ def test_demand_ignores_encoding_bits_it_does_not_know() -> None:
     assert decode_demand(demand_bytes(encodings=0xFF01)).encodings == RAW_ONLY
 
 
-@pytest.mark.parametrize(
-    "raw",
-    [
-        b"",
-        b"not json",
-        b"\xff\xfe",
-        b"[1, 2]",
-        b'"board"',
-        b"null",
-        b"[" * 100_000,  # nesting deep enough to exhaust the parser's recursion
-        demand_bytes(board=...),
-        demand_bytes(ticket=...),
-        demand_bytes(display=...),
-        demand_bytes(have=...),
-        demand_bytes(encodings=...),
-        demand_bytes(max_body=...),
-        demand_bytes(board=None),
-        demand_bytes(board=5),
-        demand_bytes(display=["main"]),
-        demand_bytes(ticket="7"),
-        demand_bytes(ticket=1.5),
-        demand_bytes(ticket=True),
-        demand_bytes(have=[]),
-        demand_bytes(have=[1]),
-        demand_bytes(have=[1, 2, 3]),
-        demand_bytes(have="12"),
-        demand_bytes(have=[1.5, 2]),
-        demand_bytes(have={"0": 1, "1": 2}),
-        demand_bytes(have=12),
-        demand_bytes(encodings="3"),
-        demand_bytes(encodings=2),  # RUNS without RAW
-        demand_bytes(encodings=0),
-        demand_bytes(max_body=63),
-        demand_bytes(max_body=65536),  # larger than any protocol message body
-        demand_bytes(max_body=None),
-        demand_bytes(gone="false"),
-        demand_bytes(gone=0),
-        demand_bytes(ticket=float("inf")),  # json writes Infinity, which Python's json reads back
-        demand_bytes(ticket=float("-inf")),
-        demand_bytes(max_body=float("nan")),
-        demand_bytes(have=[float("inf"), 1]),
-    ],
-)
+MALFORMED_DEMANDS = {
+    "empty": b"",
+    "not json": b"not json",
+    "not utf-8": b"\xff\xfe",
+    "a list": b"[1, 2]",
+    "a string": b'"board"',
+    "null": b"null",
+    "nested too deep to parse": b"[" * 100_000,
+    "no board": demand_bytes(board=...),
+    "no ticket": demand_bytes(ticket=...),
+    "no display": demand_bytes(display=...),
+    "no have": demand_bytes(have=...),
+    "no encodings": demand_bytes(encodings=...),
+    "no max_body": demand_bytes(max_body=...),
+    "board null": demand_bytes(board=None),
+    "board a number": demand_bytes(board=5),
+    "display a list": demand_bytes(display=["main"]),
+    "ticket a string": demand_bytes(ticket="7"),
+    "ticket a fraction": demand_bytes(ticket=1.5),
+    "ticket true": demand_bytes(ticket=True),
+    "ticket Infinity": demand_bytes(ticket=float("inf")),  # json writes it, and Python's json reads it back
+    "ticket -Infinity": demand_bytes(ticket=float("-inf")),
+    "have empty": demand_bytes(have=[]),
+    "have one number": demand_bytes(have=[1]),
+    "have three numbers": demand_bytes(have=[1, 2, 3]),
+    "have a string": demand_bytes(have="12"),
+    "have a fraction": demand_bytes(have=[1.5, 2]),
+    "have Infinity": demand_bytes(have=[float("inf"), 1]),
+    "have an object": demand_bytes(have={"0": 1, "1": 2}),
+    "have a number": demand_bytes(have=12),
+    "encodings a string": demand_bytes(encodings="3"),
+    "RUNS without RAW": demand_bytes(encodings=2),
+    "no encoding": demand_bytes(encodings=0),
+    "max_body below 64": demand_bytes(max_body=63),
+    "max_body above any message body": demand_bytes(max_body=65536),
+    "max_body null": demand_bytes(max_body=None),
+    "max_body NaN": demand_bytes(max_body=float("nan")),
+    "gone a string": demand_bytes(gone="false"),
+    "gone a number": demand_bytes(gone=0),
+}
+
+
+@pytest.mark.parametrize("raw", MALFORMED_DEMANDS.values(), ids=MALFORMED_DEMANDS.keys())
 def test_malformed_demand_is_a_value_error_showing_its_bytes(raw: bytes) -> None:
     with pytest.raises(ValueError) as caught:
         decode_demand(raw)
@@ -114,27 +114,27 @@ def packet_header(**changes: object) -> bytes:
     return json.dumps({k: v for k, v in fields.items() if v is not ...}).encode()
 
 
-@pytest.mark.parametrize(
-    "parts",
-    [
-        [],
-        [packet_header()],
-        [packet_header(), b"", b""],
-        [b"not json", b""],
-        [b"[1]", b""],
-        [b"[" * 100_000, b""],
-        [packet_header(rects=...), b""],
-        [packet_header(extra=1), b""],
-        [packet_header(key=5), b""],
-        [packet_header(key="ab"), b""],
-        [packet_header(key=[1]), b""],
-        [packet_header(key=[1, 2, 3]), b""],
-        [packet_header(seq=float("inf")), b""],
-        [packet_header(rects="12"), b""],
-        [packet_header(board=None), b""],
-        [packet_header(ticket=True), b""],
-    ],
-)
+MALFORMED_PACKETS = {
+    "no parts": [],
+    "header only": [packet_header()],
+    "three parts": [packet_header(), b"", b""],
+    "not json": [b"not json", b""],
+    "a list": [b"[1]", b""],
+    "nested too deep to parse": [b"[" * 100_000, b""],
+    "no rects": [packet_header(rects=...), b""],
+    "an unknown field": [packet_header(extra=1), b""],
+    "key a number": [packet_header(key=5), b""],
+    "key a string": [packet_header(key="ab"), b""],
+    "key one number": [packet_header(key=[1]), b""],
+    "key three numbers": [packet_header(key=[1, 2, 3]), b""],
+    "seq Infinity": [packet_header(seq=float("inf")), b""],
+    "rects a string": [packet_header(rects="12"), b""],
+    "board null": [packet_header(board=None), b""],
+    "ticket true": [packet_header(ticket=True), b""],
+}
+
+
+@pytest.mark.parametrize("parts", MALFORMED_PACKETS.values(), ids=MALFORMED_PACKETS.keys())
 def test_malformed_packet_is_a_value_error(parts: list[bytes]) -> None:
     with pytest.raises(ValueError):
         decode_packet(parts)

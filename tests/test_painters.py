@@ -5,18 +5,20 @@ Set TFTSTREAM_PAINTER_PNGS=/some/dir to also write every painter at every size a
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from common import drawing
+from common.config import ColorProfile, Display
 from common.drawing import MIN_FONT_PX, Box, fit_text, font, tidy_cpu_name
-from stages import draw_cpu_monitor
+from common.rgb565 import expand_rgb565, pack_rgb565
+from stages import draw_bios_screen, draw_cpu_monitor
+from stages.correct_color import ColorCorrector
 from stages.draw_bios_screen import BiosScreenPainter, Device, bios_layout, clock_box
 from stages.draw_cpu_monitor import BAR_TRACK, MIN_BAR_PX, CpuMonitorPainter, CpuSample, cpu_layout
 
@@ -186,13 +188,64 @@ def test_cpu_name_falls_back_when_cpuinfo_fails(monkeypatch: pytest.MonkeyPatch)
     assert drawing.detect_cpu_name() == "x86_64 Family 6"
 
 
-@pytest.mark.skipif(not os.environ.get("TFTSTREAM_PAINTER_PNGS"), reason="set TFTSTREAM_PAINTER_PNGS=dir to render")
+def palette(module: ModuleType) -> dict[str, tuple[int, int, int]]:
+    """Every module-level colour constant: each three-integer tuple."""
+    return {
+        name: value
+        for name, value in vars(module).items()
+        if isinstance(value, tuple) and len(value) == 3 and all(isinstance(v, int) for v in value)
+    }
+
+
+def shown_exactly(colour: tuple[int, int, int]) -> bool:
+    return tuple(expand_rgb565(pack_rgb565(np.array(colour, np.uint8))).tolist()) == colour
+
+
+@pytest.mark.parametrize("module", [draw_cpu_monitor, draw_bios_screen], ids=lambda m: m.__name__)
+def test_every_palette_colour_is_one_the_panel_shows_exactly(module: ModuleType) -> None:
+    colours = palette(module)
+    assert "BACKGROUND" in colours and len(colours) >= 5
+    assert {name: c for name, c in colours.items() if not shown_exactly(c)} == {}
+
+
+def test_every_load_colour_is_one_the_panel_shows_exactly() -> None:
+    assert all(shown_exactly(draw_cpu_monitor.load_colour(percent)) for percent in range(101))
+
+
+def painted(source: str, size: tuple[int, int]) -> Image.Image:
+    if source == "cpu_monitor":
+        return cpu_painter(IDLE, BUSY, IDLE).draw(*size)
+    return bios_painter(datetime(2024, 5, 17, 13, 37, 42)).draw(*size)
+
+
+def through_color_stage(picture: np.ndarray) -> np.ndarray:
+    """The RGB565 values the color stage makes of `picture` with the default profile (dither on)."""
+    height, width = picture.shape[:2]
+    profile = ColorProfile()
+    assert profile.dither and profile.gamma == 1.0
+    return ColorCorrector(Display("panel", width, height, "cpu_monitor", profile)).correct(picture)
+
+
 @pytest.mark.parametrize("size", SIZES)
-def test_render_pngs_for_a_human_to_judge(size: tuple[int, int]) -> None:
-    out = Path(os.environ["TFTSTREAM_PAINTER_PNGS"])
-    out.mkdir(parents=True, exist_ok=True)
-    ramp = [
-        CpuSample(tuple(float((i * 7 + c * 13) % 101) for c in range(8)), float(i % 101), 3700.0) for i in range(40)
-    ]
-    cpu_painter(*ramp).draw(*size).save(out / f"cpu_monitor_{size[0]}x{size[1]}.png")
-    bios_painter(datetime(2024, 5, 17, 13, 37, 42)).draw(*size).save(out / f"bios_screen_{size[0]}x{size[1]}.png")
+@pytest.mark.parametrize(("source", "module"), [("cpu_monitor", draw_cpu_monitor), ("bios_screen", draw_bios_screen)])
+def test_background_leaves_the_dithering_color_stage_as_one_value(
+    size: tuple[int, int], source: str, module: ModuleType
+) -> None:
+    picture = pixels(painted(source, size))
+    background = np.all(picture == module.BACKGROUND, axis=-1)
+    assert background.mean() > 0.3  # most of the picture, so the check means something
+    values = through_color_stage(picture)[background]
+    assert set(np.unique(values).tolist()) == {int(pack_rgb565(np.array(module.BACKGROUND, np.uint8)))}
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("source", ["cpu_monitor", "bios_screen"])
+def test_each_palette_colour_in_a_picture_leaves_the_color_stage_as_one_value(
+    size: tuple[int, int], source: str
+) -> None:
+    picture = pixels(painted(source, size))
+    values = through_color_stage(picture)
+    module = draw_cpu_monitor if source == "cpu_monitor" else draw_bios_screen
+    for name, colour in palette(module).items():
+        where = np.all(picture == colour, axis=-1)
+        assert len(np.unique(values[where])) <= 1, name  # absent (0) or one value
