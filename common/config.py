@@ -15,6 +15,9 @@ from common.protocol import DISPLAY_NAME
 
 STAGES = ("gather_frames", "correct_color", "encode_damage", "serve_boards", "draw_cpu_monitor", "draw_bios_screen")
 BUILTIN_SOURCES = {"cpu_monitor": 0.5, "bios_screen": 1.0}  # name -> default interval_s
+# What a [sources.<name>] table can be; "external" is a process of your own using common/source.py.
+SOURCE_KINDS = ("cpu_monitor", "bios_screen", "screen", "window", "prometheus", "external")
+SOURCE_KEYS = {"kind", "interval_s", "refresh_s", "metrics_port"}
 
 
 class ConfigError(Exception):
@@ -52,6 +55,7 @@ class Endpoints:
     frames: str  # encode_damage binds PULL; color workers connect
     demands: str  # encode_damage binds PULL; serve_boards connects
     packets: str  # serve_boards binds PULL; encode_damage connects
+    control: str  # encode_damage binds PUB: which source each display shows, boards waiting (common/control.py)
     tap: str  # encode_damage binds PUB and publishes every frame it accepts ("": off); for tests, recording
 
 
@@ -77,8 +81,11 @@ class Egress:
 @dataclass(frozen=True, slots=True)
 class Source:
     name: str
-    interval_s: float
+    kind: str
+    interval_s: float  # the fastest it draws; a source draws only when a board is waiting for it
     refresh_s: float  # resend an unchanged picture this often, so restarted stages catch up
+    metrics_port: int
+    options: Table  # the rest of [sources.<name>]: read and checked by the source's own module
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +106,7 @@ class Config:
         return tuple(d for d in self.displays if d.source == source)
 
 
-class _Table:
+class Table:
     """Typed reads from one TOML table, each failure naming file, key and expected form."""
 
     def __init__(self, path: Path, prefix: str, data: Any) -> None:
@@ -149,8 +156,8 @@ class _Table:
             self.fail(key, 'a ZeroMQ endpoint like "tcp://127.0.0.1:5550"', value)
         return str(value)
 
-    def table(self, key: str) -> _Table:
-        return _Table(self.path, f"{self.prefix}.{key}" if self.prefix else key, self.data.get(key, {}))
+    def table(self, key: str) -> Table:
+        return Table(self.path, f"{self.prefix}.{key}" if self.prefix else key, self.data.get(key, {}))
 
     def check_keys(self, known: set[str]) -> None:
         for key in self.data:
@@ -166,17 +173,17 @@ def load(path: str | Path) -> Config:
         raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML: {error}") from None
-    root = _Table(path, "", data)
+    root = Table(path, "", data)
     root.check_keys({"profiles", "displays", "sources", "pipeline", "egress", "metrics", "preview"})
     profiles = _profiles(root.table("profiles"))
-    sources = _sources(root.table("sources"))
-    displays = _displays(path, root.data.get("displays", []), profiles, sources)
-    egress = _egress(root.table("egress"), displays)
     metrics = root.table("metrics")
     metrics.check_keys({"host", "ports"})
     ports_table = metrics.table("ports")
     ports_table.check_keys(set(STAGES))
     ports = {stage: ports_table.integer(stage, 0, 65535, 9700 + i) for i, stage in enumerate(STAGES)}
+    sources = _sources(root.table("sources"), ports)
+    displays = _displays(path, root.data.get("displays", []), profiles, sources)
+    egress = _egress(root.table("egress"), displays)
     return Config(
         path=path,
         displays=displays,
@@ -189,12 +196,12 @@ def load(path: str | Path) -> Config:
     )
 
 
-def _preview_port(t: _Table) -> int:
+def _preview_port(t: Table) -> int:
     t.check_keys({"port"})
     return t.integer("port", 0, 65535, 8070)
 
 
-def _profiles(table: _Table) -> dict[str, ColorProfile]:
+def _profiles(table: Table) -> dict[str, ColorProfile]:
     profiles = {"default": ColorProfile()}
     for name in table.data:
         t = table.table(name)
@@ -216,16 +223,24 @@ def _profiles(table: _Table) -> dict[str, ColorProfile]:
     return profiles
 
 
-def _sources(table: _Table) -> dict[str, Source]:
-    """The built-in sources, and any [sources.<name>] table naming a source of your own (SDK)."""
+def _sources(table: Table, metrics_ports: dict[str, int]) -> dict[str, Source]:
+    """The built-in sources, and every [sources.<name>] table: a kind and that kind's options."""
     sources = {}
     for name in {**BUILTIN_SOURCES, **table.data}:
         if not DISPLAY_NAME.fullmatch(name):
             table.fail(name, "a source name of 1-32 letters, digits, '_', '.' or '-'", name)
         t = table.table(name)
-        t.check_keys({"interval_s", "refresh_s"})
-        interval = t.number("interval_s", 0.01, 3600, BUILTIN_SOURCES.get(name, 1.0))
-        sources[name] = Source(name, interval, t.number("refresh_s", 0.1, 60, 1.0))
+        kind = t.choice("kind", SOURCE_KINDS, name if name in BUILTIN_SOURCES else "external")
+        interval = t.number("interval_s", 0.01, 3600, BUILTIN_SOURCES.get(kind, 1.0))
+        default_port = metrics_ports.get(f"draw_{name}", 0)
+        sources[name] = Source(
+            name=name,
+            kind=kind,
+            interval_s=interval,
+            refresh_s=t.number("refresh_s", 0.1, 60, 1.0),
+            metrics_port=t.integer("metrics_port", 0, 65535, default_port),
+            options=t,
+        )
     return sources
 
 
@@ -233,10 +248,10 @@ def _displays(
     path: Path, raw: Any, profiles: dict[str, ColorProfile], sources: dict[str, Source]
 ) -> tuple[Display, ...]:
     if not isinstance(raw, list) or not raw:
-        _Table(path, "", {}).fail("displays", "at least one [[displays]] table", raw)
+        Table(path, "", {}).fail("displays", "at least one [[displays]] table", raw)
     displays: list[Display] = []
     for index, entry in enumerate(raw):
-        t = _Table(path, f"displays[{index}]", entry)
+        t = Table(path, f"displays[{index}]", entry)
         t.check_keys({"name", "width", "height", "source", "profile"})
         name = t.get("name", str, "a name of 1-32 letters, digits, '_', '.' or '-'")
         if not DISPLAY_NAME.fullmatch(name) or any(d.name == name for d in displays):
@@ -254,19 +269,20 @@ def _displays(
     return tuple(displays)
 
 
-def _endpoints(t: _Table) -> Endpoints:
-    t.check_keys({"sources", "workers", "frames", "demands", "packets", "tap"})
+def _endpoints(t: Table) -> Endpoints:
+    t.check_keys({"sources", "workers", "frames", "demands", "packets", "control", "tap"})
     return Endpoints(
         sources=t.endpoint("sources", "tcp://127.0.0.1:5550"),
         workers=t.endpoint("workers", "tcp://127.0.0.1:5551"),
         frames=t.endpoint("frames", "tcp://127.0.0.1:5552"),
         demands=t.endpoint("demands", "tcp://127.0.0.1:5553"),
         packets=t.endpoint("packets", "tcp://127.0.0.1:5554"),
+        control=t.endpoint("control", "tcp://127.0.0.1:5555"),
         tap=t.endpoint("tap", "") if t.data.get("tap") else "",
     )
 
 
-def _egress(t: _Table, displays: tuple[Display, ...]) -> Egress:
+def _egress(t: Table, displays: tuple[Display, ...]) -> Egress:
     t.check_keys({"host", "port", "token", "window", "keepalive_ms", "timeout_ms", "max_boards", "legacy"})
     legacy = None
     if "legacy" in t.data:

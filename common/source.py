@@ -1,5 +1,7 @@
 """The source side of the pipeline: push pictures for named displays, and run a painter as a stage.
 
+`AttachedSource` is the SDK for a source of your own; `run_source` runs a built-in painter.
+
 `FrameSender` is the whole SDK for a picture source (a built-in stage or your own script): give it
 PIL images or uint8 RGB arrays for a display name; it numbers distinct pictures, skips unchanged
 ones (a static picture costs nothing downstream), resends the current one every `refresh_s` so
@@ -9,8 +11,11 @@ counted, and the next one goes instead.
 
 from __future__ import annotations
 
+import argparse
+import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -18,8 +23,10 @@ import zmq
 from PIL import Image
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from common.config import Config, ConfigError, Display, Source, load
+from common.control import TOPIC, Showing, decode_showing
 from common.frames import FrameHeader, PixelFormat, encode_frame
-from common.stage import StageContext, run_stage
+from common.stage import POLL_MS, StageContext, run_stage
 
 
 class Painter(Protocol):
@@ -37,11 +44,11 @@ class FrameSender:
         self.seq = 0
         self.last: dict[str, tuple[np.ndarray, FrameHeader, float]] = {}  # display -> picture, header, sent at
         registry = registry or CollectorRegistry()
-        prefix = f"tftstream_draw_{source}"
-        self.sent = Counter(f"{prefix}_frames_sent_total", "Pictures pushed", ["kind"], registry=registry)
-        self.dropped = Counter(f"{prefix}_frames_dropped_total", "Pictures dropped: pipeline busy", registry=registry)
-        for kind in ("new", "refresh"):
-            self.sent.labels(kind)
+        sent = Counter("tftstream_source_frames_sent_total", "Pictures pushed", ["source", "kind"], registry=registry)
+        self.sent = {kind: sent.labels(source, kind) for kind in ("new", "refresh")}
+        self.dropped = Counter(
+            "tftstream_source_frames_dropped_total", "Pictures dropped: pipeline busy", ["source"], registry=registry
+        ).labels(source)
 
     def send(self, display: str, picture: Image.Image | np.ndarray, captured_ns: int | None = None) -> bool:
         """Offer the display's current picture; True if it went into the pipeline."""
@@ -66,34 +73,138 @@ class FrameSender:
             return False
         self.seq = header.seq if kind == "new" else self.seq
         self.last[display] = (rgb, header, now)
-        self.sent.labels(kind).inc()
+        self.sent[kind].inc()
         return True
 
 
-def run_source(name: str, make_painter: Callable[[], Painter], argv: list[str] | None) -> int:
-    """Run a painter as the stage `draw_<name>`, drawing for every display configured to show it."""
+class AttachedSource:
+    """Your own picture source, attached to a running pipeline (see examples/):
+
+        with AttachedSource("myclock") as source:
+            source.show("main", image)  # a PIL image or uint8 RGB array, any size
+
+    The display switches to it on the first picture and back to its configured source a few
+    seconds after this object is closed (or the process dies). The current pictures are resent
+    every refresh_s from a background thread, so a picture shown once stays attached.
+    """
+
+    def __init__(self, name: str, config: str | Path = "tftstream.toml", refresh_s: float = 1.0) -> None:
+        endpoint = load(config).endpoints.sources
+        self._context = zmq.Context()
+        sock = self._context.socket(zmq.PUSH)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.setsockopt(zmq.SNDHWM, 2)
+        sock.connect(endpoint)
+        self._sender = FrameSender(name, sock, refresh_s)
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+        self._pictures: dict[str, Image.Image | np.ndarray] = {}
+        threading.Thread(target=self._refresh, args=(refresh_s,), daemon=True).start()
+
+    def show(self, display: str, picture: Image.Image | np.ndarray) -> bool:
+        """Offer a picture for the display; False when unchanged or the pipeline was busy."""
+        with self._lock:
+            self._pictures[display] = picture
+            return self._sender.send(display, picture)
+
+    def _refresh(self, refresh_s: float) -> None:
+        while not self._closed.wait(refresh_s / 2):
+            with self._lock:
+                for display, picture in self._pictures.items():
+                    self._sender.send(display, picture)
+
+    def close(self) -> None:
+        self._closed.set()
+        with self._lock:
+            self._context.destroy(linger=0)
+
+    def __enter__(self) -> AttachedSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Wanted:
+    """Which displays want a picture from this source now, from encode_damage's control messages.
+
+    Until the first message arrives (encode_damage starting), the displays configured to show the
+    source want it, so a fresh pipeline shows pictures without waiting for the control channel.
+    """
+
+    def __init__(self, source: Source, displays: tuple[Display, ...]) -> None:
+        self.source = source.name
+        self.displays = {d.name: d for d in displays}
+        self.waiting = {d.name: 1 for d in displays if d.source == source.name}
+
+    def update(self, showing: Showing) -> None:
+        if showing.display not in self.displays:
+            return
+        if showing.source == self.source:
+            self.waiting[showing.display] = showing.waiting
+        else:
+            self.waiting.pop(showing.display, None)
+
+    def now(self) -> list[Display]:
+        return [self.displays[name] for name, waiting in self.waiting.items() if waiting]
+
+
+def run_source(kind: str, make_painter: Callable[[Source], Painter], argv: list[str] | None) -> int:
+    """Run a painter as a source process: `python -m stages.<module> --source NAME` (default: kind).
+
+    It draws at most every interval_s, and only for displays that show it while a board waits for
+    a newer frame: with nobody watching it costs nothing, and capture follows the boards' frame rate.
+    """
+
+    def add_arguments(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--source", default=kind, help="the [sources.NAME] table to run (default: %(default)s)")
+
+    def source_of(config: Config, args: argparse.Namespace) -> Source:
+        source = config.sources.get(args.source)
+        if source is None or source.kind != kind:
+            raise ConfigError(
+                f"{config.path}: sources.{args.source}.kind: expected {kind!r}, got {source and source.kind!r}"
+            )
+        return source
 
     def loop(ctx: StageContext) -> None:
-        settings = ctx.config.sources[name]
-        sock = ctx.socket(zmq.PUSH, ctx.config.endpoints.sources, bind=False, hwm=2)
-        sender = FrameSender(name, sock, settings.refresh_s, ctx.registry)
-        draw_seconds = Histogram(
-            f"tftstream_draw_{name}_draw_seconds", "Time to sample and draw one tick", registry=ctx.registry
+        source = source_of(ctx.config, ctx.args)
+        painter = make_painter(source)
+        sender = FrameSender(
+            source.name,
+            ctx.socket(zmq.PUSH, ctx.config.endpoints.sources, bind=False, hwm=2),
+            source.refresh_s,
+            ctx.registry,
         )
-        painter = make_painter()
-        displays = ctx.config.displays_showing(name)
-        if not displays:
-            ctx.log.info("no display shows %s; idle", name)
+        control = ctx.socket(zmq.SUB, ctx.config.endpoints.control, bind=False, hwm=100)
+        control.setsockopt(zmq.SUBSCRIBE, TOPIC)
+        draw_seconds = Histogram(
+            "tftstream_source_draw_seconds", "Time to sample and draw one tick", ["source"], registry=ctx.registry
+        ).labels(source.name)
+        wanted = Wanted(source, ctx.config.displays)
         next_tick = time.monotonic()
         while not ctx.stop.is_set():
-            started = time.perf_counter()
-            if displays:
+            displays = wanted.now()
+            if displays and time.monotonic() >= next_tick:
+                started = time.perf_counter()
                 painter.update()
                 for display in displays:
                     sender.send(display.name, painter.draw(display.width, display.height))
-            draw_seconds.observe(time.perf_counter() - started)
-            next_tick += settings.interval_s
-            ctx.stop.wait(max(0.0, next_tick - time.monotonic()))
-            next_tick = max(next_tick, time.monotonic() - settings.interval_s)
+                draw_seconds.observe(time.perf_counter() - started)
+                next_tick = max(next_tick + source.interval_s, time.monotonic())
+            timeout = max(0.0, next_tick - time.monotonic()) if displays else POLL_MS / 1000
+            if control.poll(int(timeout * 1000) + 1):
+                while control.poll(0):
+                    try:
+                        wanted.update(decode_showing(control.recv_multipart()))
+                    except ValueError as error:
+                        ctx.log.warning("ignored a control message: %s", error)
 
-    return run_stage(f"draw_{name}", loop, argv, f"Draw the {name} source")
+    return run_stage(
+        f"source_{kind}",
+        loop,
+        argv,
+        f"The {kind} picture source",
+        add_arguments,
+        lambda config, args: source_of(config, args).metrics_port,
+    )

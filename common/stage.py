@@ -32,6 +32,7 @@ class StageContext:
     worker: int
     stop: threading.Event
     log: logging.Logger
+    args: argparse.Namespace
 
     def socket(self, kind: int, endpoint: str, *, bind: bool, hwm: int = 4) -> zmq.SyncSocket:
         """A socket that never blocks shutdown and queues at most `hwm` messages."""
@@ -55,8 +56,19 @@ def stage_arguments(description: str) -> argparse.ArgumentParser:
     return parser
 
 
-def run_stage(name: str, loop: Callable[[StageContext], None], argv: list[str] | None, description: str) -> int:
-    args = stage_arguments(description).parse_args(argv)
+def run_stage(
+    name: str,
+    loop: Callable[[StageContext], None],
+    argv: list[str] | None,
+    description: str,
+    add_arguments: Callable[[argparse.ArgumentParser], None] | None = None,
+    metrics_port: Callable[[Config, argparse.Namespace], int] | None = None,
+) -> int:
+    """Run `loop` as the stage `name`: config errors (at load or raised by loop) exit with code 2."""
+    parser = stage_arguments(description)
+    if add_arguments:
+        add_arguments(parser)
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     log = logging.getLogger(name if not args.worker else f"{name}.{args.worker}")
     try:
@@ -64,19 +76,26 @@ def run_stage(name: str, loop: Callable[[StageContext], None], argv: list[str] |
     except ConfigError as error:
         log.error("bad config: %s", error)
         return EXIT_CONFIG
+    try:
+        port = metrics_port(config, args) if metrics_port else config.metrics_ports.get(name, 0)
+    except ConfigError as error:
+        log.error("bad config: %s", error)
+        return EXIT_CONFIG
     registry = CollectorRegistry()
     ProcessCollector(registry=registry)  # process_cpu_seconds_total etc.: which stage is the bottleneck
-    port = config.metrics_ports.get(name, 0)
     if port:
         start_http_server(port + args.worker, addr=config.metrics_host, registry=registry)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     context = zmq.Context()
-    ctx = StageContext(name, config, registry, context, args.worker, stop, log)
+    ctx = StageContext(name, config, registry, context, args.worker, stop, log, args)
     log.info("started (metrics on %s:%s)", config.metrics_host, port + args.worker if port else "-")
     try:
         loop(ctx)
+    except ConfigError as error:
+        log.error("bad config: %s", error)
+        return EXIT_CONFIG
     finally:
         context.destroy(linger=0)
     log.info("stopped")

@@ -187,7 +187,7 @@ class BiosScreenPainter:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_source("bios_screen", BiosScreenPainter, argv)
+    return run_source("bios_screen", lambda _source: BiosScreenPainter(), argv)
 
 
 if __name__ == "__main__":

@@ -214,7 +214,7 @@ class CpuMonitorPainter:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_source("cpu_monitor", CpuMonitorPainter, argv)
+    return run_source("cpu_monitor", lambda _source: CpuMonitorPainter(), argv)
 
 
 if __name__ == "__main__":

@@ -24,13 +24,15 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from common import protocol
 from common.config import Config, Display
+from common.control import Showing, SourceChoice, Switch, decode_switch, encode_showing, is_switch
 from common.encodings import encode_best, runs_size
 from common.frames import REASONS, FrameHeader, PixelFormat, SchemaError, decode_frame
 from common.messages import Demand, PacketHeader, decode_demand, encode_packet
-from common.stage import POLL_MS, StageContext, run_stage
+from common.stage import StageContext, run_stage
 
 TILE = 16
 HISTORY = 8
+PUBLISH_EVERY_S = 0.5
 RECT_OVERHEAD = protocol.HEADER.size + protocol.RECT_HEADER.size
 
 
@@ -136,6 +138,7 @@ class Picture:
 @dataclass
 class DisplayState:
     display: Display
+    choice: SourceChoice
     history: OrderedDict[tuple[int, int], Picture] = field(default_factory=OrderedDict)
     waiting: dict[str, Demand] = field(default_factory=dict)  # board id -> its unanswered demand
     damage: dict[tuple | None, list[Box]] = field(default_factory=dict)  # from frame -> boxes to latest
@@ -213,14 +216,20 @@ class DamageEncoder:
     """The stage's state and logic, driven by the loop (or by tests with plain values)."""
 
     def __init__(self, config: Config, metrics: dict) -> None:
-        self.displays = {d.name: DisplayState(d) for d in config.displays}
+        started_here = frozenset(name for name, source in config.sources.items() if source.kind != "external")
+        self.displays = {d.name: DisplayState(d, SourceChoice(d.source, started_here)) for d in config.displays}
         self.metrics = metrics
         self.accepted_last = False  # whether the last frame became its display's newest
+
+    def showing(self) -> list[Showing]:
+        return [Showing(name, s.choice.active, len(s.waiting)) for name, s in self.displays.items()]
 
     def on_frame(self, parts: list) -> list[list[bytes]]:
         self.accepted_last = False
         header, pixels = decode_frame(parts)
         state = self.displays.get(header.display)
+        if state is not None:
+            state.choice.heard(header.source)
         reason = self._reject_reason(header, state)
         if reason:
             self.metrics["dropped"].labels(reason).inc()
@@ -242,14 +251,23 @@ class DamageEncoder:
             return "wrong_format"
         if (header.width, header.height) != state.display.panel_size:
             return "wrong_size"
-        if header.source != state.display.source:
+        if header.source != state.choice.active:
             return "inactive_source"
         latest = state.latest
         if latest and latest.header.source == header.source and header.order_key < latest.header.order_key:
             return "stale"
         return None
 
+    def on_switch(self, switch: Switch) -> None:
+        state = self.displays.get(switch.display)
+        if state is None:
+            raise ValueError(f"switch for unknown display {switch.display!r}")
+        state.choice.override = switch.source
+
     def on_demand(self, raw: bytes) -> list[list[bytes]]:
+        if is_switch(raw):
+            self.on_switch(decode_switch(raw))
+            return []
         demand = decode_demand(raw)
         for other in self.displays.values():
             other.waiting.pop(demand.board, None)
@@ -286,11 +304,15 @@ def loop(ctx: StageContext) -> None:
     demands = ctx.socket(zmq.PULL, ctx.config.endpoints.demands, bind=True, hwm=1000)
     packets = ctx.socket(zmq.PUSH, ctx.config.endpoints.packets, bind=False, hwm=1000)
     tap = ctx.socket(zmq.PUB, ctx.config.endpoints.tap, bind=True, hwm=64) if ctx.config.endpoints.tap else None
+    control = ctx.socket(zmq.PUB, ctx.config.endpoints.control, bind=True, hwm=100)
     poller = zmq.Poller()
     poller.register(frames, zmq.POLLIN)
     poller.register(demands, zmq.POLLIN)
+    published: dict[str, tuple[str, bool]] = {}
+    published_at = 0.0
     while not ctx.stop.is_set():
-        ready = dict(poller.poll(POLL_MS))
+        published_at = publish_showing(control, encoder, published, published_at)
+        ready = dict(poller.poll(int(PUBLISH_EVERY_S * 1000)))
         out: list[list[bytes]] = []
         try:
             if demands in ready:
@@ -309,6 +331,19 @@ def loop(ctx: StageContext) -> None:
                 packets.send_multipart(packet, flags=zmq.NOBLOCK)
             except zmq.Again:
                 ctx.log.warning("egress is not taking packets; the board will ask again")
+
+
+def publish_showing(control: zmq.SyncSocket, encoder: DamageEncoder, published: dict, published_at: float) -> float:
+    """Tell sources what each display shows and whether a board waits: at once on a change, else
+    every PUBLISH_EVERY_S (sources that start later, or missed a message, catch up)."""
+    now = time.monotonic()
+    periodic = now - published_at >= PUBLISH_EVERY_S
+    for showing in encoder.showing():
+        state = (showing.source, showing.waiting > 0)
+        if periodic or published.get(showing.display) != state:
+            control.send_multipart(encode_showing(showing), flags=zmq.NOBLOCK)
+            published[showing.display] = state
+    return now if periodic else published_at
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -53,7 +53,8 @@ class Ports:
     metrics: dict[str, int] = field(default_factory=lambda: {s: free_port() for s in STAGES})
     endpoints: dict[str, str] = field(
         default_factory=lambda: {
-            k: f"tcp://127.0.0.1:{free_port()}" for k in ("sources", "workers", "frames", "demands", "packets", "tap")
+            k: f"tcp://127.0.0.1:{free_port()}"
+            for k in ("sources", "workers", "frames", "demands", "packets", "control", "tap")
         }
     )
 
@@ -168,6 +169,7 @@ class Tap:
         self.frames: dict[tuple[str, int, int], np.ndarray] = {}
         self.order: list[tuple[str, int, int]] = []
         self.arrivals: dict[tuple[str, int, int], float] = {}  # key -> monotonic time it was accepted
+        self.sources: dict[tuple[str, int, int], str] = {}  # key -> the source that drew it
         self._stop = threading.Event()
         self._context = zmq.Context()
         self._sock = self._context.socket(zmq.SUB)
@@ -184,10 +186,15 @@ class Tap:
                 key = (header.display, header.epoch, header.seq)
                 self.frames[key] = pixels.copy()
                 self.arrivals[key] = time.monotonic()
+                self.sources[key] = header.source
                 self.order.append(key)
 
     def by_seq(self, display: str, seq: int) -> list[np.ndarray]:
         return [pixels for (d, _, s), pixels in list(self.frames.items()) if d == display and s == seq]
+
+    def latest_source(self, display: str) -> str | None:
+        keys = [k for k in list(self.order) if k[0] == display]
+        return self.sources[keys[-1]] if keys else None
 
     def latest(self, display: str) -> np.ndarray | None:
         keys = [k for k in list(self.order) if k[0] == display]

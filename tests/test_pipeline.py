@@ -91,8 +91,8 @@ def metric_value(text: str, name: str) -> float:
         ("correct_color", "tftstream_correct_color_frames_in_total"),
         ("encode_damage", "tftstream_encode_damage_frames_in_total"),
         ("serve_boards", "tftstream_serve_boards_frames_sent_total"),
-        ("draw_cpu_monitor", "tftstream_draw_cpu_monitor_frames_sent_total"),
-        ("draw_bios_screen", "tftstream_draw_bios_screen_draw_seconds_count"),
+        ("draw_cpu_monitor", 'tftstream_source_frames_sent_total{kind="new",source="cpu_monitor"}'),
+        ("draw_bios_screen", 'tftstream_source_draw_seconds_count{source="bios_screen"}'),
     ],
 )
 def test_every_stage_serves_its_own_metrics(pipeline, stage, metric):

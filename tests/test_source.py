@@ -71,7 +71,7 @@ def test_an_unchanged_picture_is_not_sent_again_until_the_refresh_is_due(pair):
     assert sender.send("desk", picture)
     refresh, _ = receive(pull)
     assert refresh == first  # same seq and capture time: downstream knows it already has it
-    assert registry.get_sample_value("tftstream_draw_clock_frames_sent_total", {"kind": "refresh"}) == 1
+    assert registry.get_sample_value("tftstream_source_frames_sent_total", {"source": "clock", "kind": "refresh"}) == 1
 
 
 def test_a_changed_picture_gets_the_next_seq(pair):
@@ -90,7 +90,7 @@ def test_a_busy_pipeline_drops_the_picture_and_counts_it_without_blocking(contex
     sender = FrameSender("clock", push, registry=registry)
     results = [sender.send("desk", np.full((64, 64, 3), i, np.uint8)) for i in range(50)]
     assert not all(results)
-    dropped = registry.get_sample_value("tftstream_draw_clock_frames_dropped_total")
+    dropped = registry.get_sample_value("tftstream_source_frames_dropped_total", {"source": "clock"})
     assert dropped == results.count(False)
     seqs = []
     while pull.poll(200):
