@@ -105,11 +105,11 @@ port = 0
 class Pipeline:
     """The shipped supervisord.conf, run with a test's config in a temporary directory."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, env: dict[str, str] | None = None) -> None:
         self.directory = directory
         (directory / "run").mkdir(exist_ok=True)
         shutil.copy(REPO / "supervisord.conf", directory / "supervisord.conf")
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
         self.process = subprocess.Popen(
             ["supervisord", "-c", str(directory / "supervisord.conf")],
             env=env,
