@@ -3,6 +3,8 @@
 Consumes the egress's board port exactly as real boards would (protocol v1) and produces
 `run/<display>.png`, refreshed while frames arrive, plus a page at http://<metrics host>:<preview
 port>/ that shows every display live. This is the "no hardware" display of the default pipeline.
+Each board is the C++ virtual device (build/firmware/virtual_device: the board's own core) when it
+is built, else the Python reference board.
 """
 
 from __future__ import annotations
@@ -42,6 +44,37 @@ def board_options(config: Config, run_dir: Path) -> list[BoardOptions]:
         )
         for d in config.displays
     ]
+
+
+VIRTUAL_DEVICE = Path(__file__).resolve().parent.parent / "build" / "firmware" / "virtual_device"
+
+
+def device_command(options: BoardOptions) -> list[str]:
+    return [
+        str(VIRTUAL_DEVICE),
+        *("--host", options.host, "--port", str(options.port), "--display", options.display),
+        *("--size", f"{options.width}x{options.height}", "--png", str(options.png), "--png-every-ms", "250"),
+        *(("--token", options.token) if options.token else ()),
+    ]
+
+
+async def run_device(options: BoardOptions) -> None:
+    """The C++ device reconnects by itself; restart it only if it exits (it logs why)."""
+    while True:
+        process = await asyncio.create_subprocess_exec(*device_command(options), stdout=asyncio.subprocess.PIPE)
+        try:
+            assert process.stdout is not None
+            async for line in process.stdout:
+                text = line.decode(errors="replace").rstrip()
+                if not text.startswith(("frame:", "stats:")):
+                    log.info("%s: %s", options.display, text)
+            code = await process.wait()
+        finally:
+            if process.returncode is None:
+                process.terminate()
+                await process.wait()
+        log.warning("%s: virtual device exited with code %d; restarting in 2 s", options.display, code)
+        await asyncio.sleep(2)
 
 
 async def keep_connected(options: BoardOptions) -> None:
@@ -87,7 +120,13 @@ async def run(config: Config) -> None:
     run_dir.mkdir(exist_ok=True)
     if config.preview_port:
         serve_preview(config, run_dir)
-    await asyncio.gather(*(keep_connected(options) for options in board_options(config, run_dir)))
+    if VIRTUAL_DEVICE.exists():
+        log.info("boards: the C++ virtual device %s", VIRTUAL_DEVICE)
+        board = run_device
+    else:
+        log.info("boards: the Python reference board (build the C++ virtual device with ./start or ./check)")
+        board = keep_connected
+    await asyncio.gather(*(board(options) for options in board_options(config, run_dir)))
 
 
 def main(argv: list[str] | None = None) -> int:

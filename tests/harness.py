@@ -23,6 +23,7 @@ import numpy as np
 import zmq
 
 from common.frames import decode_frame
+from common.source import FrameSender
 from devices.reference_display import BoardOptions, ReferenceBoard
 
 REPO = Path(__file__).resolve().parent.parent
@@ -83,6 +84,16 @@ byte_order = "big"
 interval_s = 0.1
 [sources.bios_screen]
 interval_s = 0.5
+[sources.screen]
+kind = "screen"
+metrics_port = {free_port()}
+[sources.window]
+kind = "window"
+title = "terminal"
+metrics_port = {free_port()}
+[sources.prometheus]
+kind = "prometheus"
+metrics_port = {free_port()}
 {extra}
 [pipeline]
 {endpoints}
@@ -247,3 +258,37 @@ class BoardThread:
 
 def board_options(ports: Ports, display: str = "main", size: tuple[int, int] = (320, 240), **kw) -> BoardOptions:
     return BoardOptions("127.0.0.1", ports.board, display, size[0], size[1], **kw)
+
+
+class DrivenSource:
+    """A picture source the test drives, attached like any other: `show` pushes a picture and
+    returns the RGB565 frame the color stage made of it, as encode_damage accepted it."""
+
+    def __init__(self, endpoint: str, tap: Tap, name: str = "pattern", display: str = "main") -> None:
+        self.tap, self.display = tap, display
+        self._context = zmq.Context()
+        sock = self._context.socket(zmq.PUSH)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.setsockopt(zmq.SNDHWM, 4)
+        sock.connect(endpoint)
+        self.sender = FrameSender(name, sock, refresh_s=0.5)
+
+    def warm_up(self, shape: tuple[int, int, int] = (240, 320, 3)) -> None:
+        """Distinct pictures until the tap, a late SUB joiner, has seen one."""
+        values = iter(range(1_000_000))
+
+        def tap_sees_a_frame() -> bool:
+            self.sender.send(self.display, np.full(shape, next(values) % 256, np.uint8))
+            return bool(self.tap.order)
+
+        wait_for(tap_sees_a_frame, 20, "the tap receiving frames", interval=0.1)
+
+    def show(self, rgb: np.ndarray) -> np.ndarray:
+        seq = self.sender.seq + 1
+        wait_for(lambda: self.sender.send(self.display, rgb) or self.sender.seq >= seq, 10, "the pipeline taking it")
+        seq = self.sender.seq
+        wait_for(lambda: self.tap.by_seq(self.display, seq), 10, f"frame {seq} at encode_damage")
+        return self.tap.by_seq(self.display, seq)[0]
+
+    def close(self) -> None:
+        self._context.destroy(linger=0)

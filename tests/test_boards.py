@@ -14,11 +14,9 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-import zmq
 
 from common import protocol
-from common.source import FrameSender
-from tests.harness import BoardThread, Pipeline, Ports, Tap, board_options, wait_for, write_config
+from tests.harness import BoardThread, DrivenSource, Pipeline, Ports, Tap, board_options, wait_for, write_config
 
 TOKEN = "s3cret"
 DISPLAYS = """
@@ -51,35 +49,15 @@ chunk_bytes = 8192
     write_config(directory, ports, DISPLAYS, extra)
     pipe = Pipeline(directory)
     tap = Tap(ports.endpoints["tap"])
-    context = zmq.Context()
-    sock = context.socket(zmq.PUSH)
-    sock.setsockopt(zmq.LINGER, 0)
-    sock.setsockopt(zmq.SNDHWM, 4)
-    sock.connect(ports.endpoints["sources"])
-    sender = FrameSender("pattern", sock, refresh_s=0.5)
+    source = DrivenSource(ports.endpoints["sources"], tap)
     try:
         pipe.wait_running()
-        warm_up = iter(range(1_000_000))  # distinct pictures until the tap (a late SUB joiner) sees one
-
-        def tap_sees_a_frame() -> bool:
-            sender.send("main", np.full((240, 320, 3), next(warm_up) % 256, np.uint8))
-            return bool(tap.order)
-
-        wait_for(tap_sees_a_frame, 20, "the tap receiving frames", interval=0.1)
-        yield pipe, ports, tap, sender
+        source.warm_up()
+        yield pipe, ports, tap, source
     finally:
+        source.close()
         tap.close()
         pipe.stop()
-        context.destroy(linger=0)
-
-
-def show(sender: FrameSender, tap: Tap, rgb: np.ndarray) -> np.ndarray:
-    """Push a picture until encode_damage has it; return the RGB565 frame the color stage made of it."""
-    seq = sender.seq + 1
-    wait_for(lambda: sender.send("main", rgb) or sender.seq >= seq, 10, "the pipeline taking a picture")
-    seq = sender.seq
-    wait_for(lambda: tap.by_seq("main", seq), 10, f"frame {seq} at encode_damage")
-    return tap.by_seq("main", seq)[0]
 
 
 def good_board(ports: Ports, **kw) -> BoardThread:
@@ -91,14 +69,14 @@ def equal_to(board: BoardThread, expected: np.ndarray):
 
 
 def test_a_slow_fade_leaves_no_stale_pixel(pipeline):
-    _, ports, tap, sender = pipeline
+    _, ports, tap, source = pipeline
     board = good_board(ports)
     try:
         ramp = np.linspace(0, 1, 320, dtype=np.float64)[None, :, None]
         final = None
         for level in range(0, 48, 2):  # each step changes colours by less than one RGB565 level in most pixels
             rgb = np.broadcast_to((ramp * 40 + level) * np.array([1.0, 0.8, 0.6]), (240, 320, 3)).astype(np.uint8)
-            final = show(sender, tap, np.ascontiguousarray(rgb))
+            final = source.show(np.ascontiguousarray(rgb))
             time.sleep(0.03)
         wait_for(equal_to(board, final), 10, "the board showing the last step of the fade")
         assert int((board.framebuffer != final).sum()) == 0
@@ -155,7 +133,7 @@ class ThrottledRelay:
 
 
 def test_a_throttled_board_does_not_slow_a_fast_one_and_both_end_exact(pipeline):
-    _, ports, tap, sender = pipeline
+    _, ports, tap, source = pipeline
     relay = ThrottledRelay(ports.board, bytes_per_s=250_000)  # ~2 Mbit/s
     slow = BoardThread(replace(board_options(ports, token=TOKEN), port=relay.port))
     fast = good_board(ports)
@@ -168,7 +146,7 @@ def test_a_throttled_board_does_not_slow_a_fast_one_and_both_end_exact(pipeline)
             rgb[:, :] = rng.integers(0, 255, size=(1, 320, 3), dtype=np.uint8)
             x = (i * 4) % 256
             rgb[80:144, x : x + 64] = (255, 255, 0)
-            shown.append(show(sender, tap, rgb))
+            shown.append(source.show(rgb))
             time.sleep(0.02)
         final = shown[-1]
         wait_for(equal_to(fast, final), 10, "the fast board showing the final frame")
@@ -192,9 +170,9 @@ def test_a_throttled_board_does_not_slow_a_fast_one_and_both_end_exact(pipeline)
 
 
 def test_a_board_running_the_original_sketch_gets_exact_pixels_on_the_legacy_port(pipeline):
-    _, ports, tap, sender = pipeline
+    _, ports, tap, source = pipeline
     rng = np.random.default_rng(3)
-    expected = show(sender, tap, rng.integers(0, 255, size=(240, 320, 3), dtype=np.uint8))
+    expected = source.show(rng.integers(0, 255, size=(240, 320, 3), dtype=np.uint8))
     framebuffer = np.zeros((240, 320), np.uint16)
     with socket.create_connection(("127.0.0.1", ports.legacy), timeout=10) as legacy:
         stream = legacy.makefile("rb")
@@ -258,10 +236,10 @@ HOSTILE = {
 
 @pytest.mark.parametrize("case", HOSTILE)
 def test_a_hostile_peer_is_rejected_alone_and_never_gets_a_pixel(pipeline, case):
-    _, ports, tap, sender = pipeline
+    _, ports, tap, source = pipeline
     board = good_board(ports)
     try:
-        show(sender, tap, np.full((240, 320, 3), 40, np.uint8))
+        source.show(np.full((240, 320, 3), 40, np.uint8))
         wait_for(lambda: board.snapshots, 10, "the good board streaming")
         data, reason = HOSTILE[case]
         with socket.create_connection(("127.0.0.1", ports.board), timeout=10) as peer:
@@ -274,7 +252,7 @@ def test_a_hostile_peer_is_rejected_alone_and_never_gets_a_pixel(pipeline, case)
         assert protocol.ServerMsg.RECT not in types and protocol.ServerMsg.FRAME_BEGIN not in types
         assert reason.encode() in received
         before = len(board.snapshots)
-        expected = show(sender, tap, np.full((240, 320, 3), 200, np.uint8))
+        expected = source.show(np.full((240, 320, 3), 200, np.uint8))
         wait_for(equal_to(board, expected), 10, "the good board still being served")
         assert len(board.snapshots) > before
     finally:
@@ -282,7 +260,7 @@ def test_a_hostile_peer_is_rejected_alone_and_never_gets_a_pixel(pipeline, case)
 
 
 def test_a_peer_that_never_reads_is_dropped_while_others_are_served(pipeline):
-    _, ports, tap, sender = pipeline
+    _, ports, tap, source = pipeline
     board = good_board(ports)
     rng = np.random.default_rng(9)
     try:
@@ -290,7 +268,7 @@ def test_a_peer_that_never_reads_is_dropped_while_others_are_served(pipeline):
             peer.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
             peer.sendall(protocol.message(1, hello_body()))
             for _ in range(10):  # frames the peer never reads nor acknowledges
-                expected = show(sender, tap, rng.integers(0, 255, size=(240, 320, 3), dtype=np.uint8))
+                expected = source.show(rng.integers(0, 255, size=(240, 320, 3), dtype=np.uint8))
             wait_for(equal_to(board, expected), 10, "the good board keeping up meanwhile")
             time.sleep(3.0)  # longer than the egress timeout (2 s) for unacknowledged frames
             port = peer.getsockname()[1]
@@ -313,7 +291,7 @@ def test_a_peer_that_never_reads_is_dropped_while_others_are_served(pipeline):
     ],
 )
 def test_a_board_that_breaks_the_protocol_mid_stream_is_dropped_with_the_reason(pipeline, after_hello, reason):
-    _, ports, tap, sender = pipeline
+    _, ports, tap, source = pipeline
     with socket.create_connection(("127.0.0.1", ports.board), timeout=10) as peer:
         peer.sendall(protocol.message(1, hello_body()))
         assert peer.recv(3)[:1] == bytes([protocol.ServerMsg.ACCEPT])
@@ -327,12 +305,12 @@ def test_a_board_that_breaks_the_protocol_mid_stream_is_dropped_with_the_reason(
 
 
 def test_many_boards_at_once_all_end_exact(pipeline):
-    _, ports, tap, sender = pipeline
+    _, ports, tap, source = pipeline
     boards = [good_board(ports) for _ in range(8)]
     rng = np.random.default_rng(11)
     try:
         for _ in range(10):
-            expected = show(sender, tap, rng.integers(0, 255, size=(240, 320, 3), dtype=np.uint8))
+            expected = source.show(rng.integers(0, 255, size=(240, 320, 3), dtype=np.uint8))
         for board in boards:
             wait_for(equal_to(board, expected), 20, "every board showing the last frame")
     finally:

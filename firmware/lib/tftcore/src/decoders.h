@@ -1,0 +1,54 @@
+// Pixel decoders of protocol v1. Each takes payload bytes in arbitrary pieces and draws through
+// a RectWriter as they come: neither needs the whole payload in memory (RAW keeps at most one
+// byte of a split pixel, RUNS one partial run and a short strip of expanded pixels).
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "rect_writer.h"
+
+namespace tft {
+
+// RAW: w*h pixels. The payload size was checked against w*h before the first byte arrives.
+class RawDecoder {
+ public:
+  explicit RawDecoder(RectWriter& out) : out_(out) {}
+  void begin() { has_carry_ = false; }
+  // Pixels go to the display straight from `data`: no copy except a pixel split across pieces.
+  void feed(const uint8_t* data, size_t size);
+
+ private:
+  RectWriter& out_;
+  uint8_t carry_[2] = {0, 0};
+  bool has_carry_ = false;
+};
+
+// RUNS: `(count-1) u8, pixel u16` runs covering exactly w*h pixels.
+class RunsDecoder {
+ public:
+  static constexpr uint32_t kStripPixels = 128;  // pixels per display call when runs are short
+
+  explicit RunsDecoder(RectWriter& out) : out_(out) {}
+  void begin(uint32_t area);
+  // runs_overflow as soon as a run would pass w*h, before any of its pixels is drawn.
+  Error feed(const uint8_t* data, size_t size);
+  // Call when the payload has ended: draws what is buffered, runs_short if pixels are missing.
+  Error finish();
+  // Draws buffered pixels now (end of a network piece), so the panel never lags the stream.
+  void flush();
+
+ private:
+  Error emit_run();
+
+  RectWriter& out_;
+  uint32_t area_ = 0;
+  uint32_t covered_ = 0;  // pixels of the complete runs so far
+  uint8_t run_[3] = {0, 0, 0};
+  uint8_t run_fill_ = 0;
+  uint8_t strip_[2 * kStripPixels] = {};
+  uint32_t strip_count_ = 0;
+};
+
+}  // namespace tft

@@ -1,0 +1,31 @@
+#include "error.h"
+
+namespace tft {
+
+const char* to_str(Error error) {
+  switch (error) {
+    case Error::none: return "none";
+    case Error::unknown_type: return "unknown_type";
+    case Error::oversized: return "oversized";
+    case Error::bad_length: return "bad_length";
+    case Error::expected_accept: return "expected_accept";
+    case Error::bad_version: return "bad_version";
+    case Error::bad_encodings: return "bad_encodings";
+    case Error::bad_buffer: return "bad_buffer";
+    case Error::frame_open: return "frame_open";
+    case Error::not_in_frame: return "not_in_frame";
+    case Error::seq_mismatch: return "seq_mismatch";
+    case Error::rect_empty: return "rect_empty";
+    case Error::rect_out_of_bounds: return "rect_out_of_bounds";
+    case Error::unknown_encoding: return "unknown_encoding";
+    case Error::raw_size_mismatch: return "raw_size_mismatch";
+    case Error::runs_partial: return "runs_partial";
+    case Error::runs_overflow: return "runs_overflow";
+    case Error::runs_short: return "runs_short";
+    case Error::bad_name: return "bad_name";
+    case Error::bad_size: return "bad_size";
+  }
+  return "?";  // a value outside the enum: memory corruption, not a protocol error
+}
+
+}  // namespace tft

@@ -1,0 +1,37 @@
+// Errors with stable names: each equals a `code` of common/protocol.py's ProtocolError, so a
+// C++ failure and a Python failure on the same bytes print the same word (pinned by the vectors).
+#pragma once
+
+#include <stdint.h>
+
+namespace tft {
+
+enum class Error : uint8_t {
+  none,
+  // Framing and order of server messages.
+  unknown_type,
+  oversized,
+  bad_length,
+  expected_accept,
+  bad_version,
+  bad_encodings,
+  bad_buffer,
+  frame_open,
+  not_in_frame,
+  seq_mismatch,
+  // Rectangles and their pixel payloads.
+  rect_empty,
+  rect_out_of_bounds,
+  unknown_encoding,
+  raw_size_mismatch,
+  runs_partial,
+  runs_overflow,
+  runs_short,
+  // The board's own HELLO fields (the server's parse_hello codes).
+  bad_name,
+  bad_size,
+};
+
+const char* to_str(Error error);
+
+}  // namespace tft

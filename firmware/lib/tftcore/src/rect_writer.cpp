@@ -1,0 +1,37 @@
+#include "rect_writer.h"
+
+namespace tft {
+
+void RectWriter::begin(const Window& rect, PixelOrder order) {
+  rect_ = rect;
+  order_ = order;
+  area_ = static_cast<uint32_t>(rect.w) * rect.h;  // <= 65535 * 65535, fits in 32 bits
+  pos_ = 0;
+}
+
+void RectWriter::push(const uint8_t* pixels, uint32_t count) {
+  if (count > remaining()) count = remaining();
+  while (count > 0) {
+    const uint16_t row = static_cast<uint16_t>(pos_ / rect_.w);
+    const uint16_t col = static_cast<uint16_t>(pos_ % rect_.w);
+    Window window{static_cast<uint16_t>(rect_.x + col), static_cast<uint16_t>(rect_.y + row), 0, 1};
+    uint32_t n;
+    if (col == 0 && count >= rect_.w) {
+      // Whole rows in one window: one address-window setup for many pixels.
+      const uint32_t rows = count / rect_.w;
+      window.w = rect_.w;
+      window.h = static_cast<uint16_t>(rows);
+      n = rows * rect_.w;
+    } else {
+      const uint32_t left_in_row = rect_.w - col;
+      n = count < left_in_row ? count : left_in_row;
+      window.w = static_cast<uint16_t>(n);
+    }
+    display_.push_pixels(window, pixels, order_);
+    pos_ += n;
+    pixels += 2 * n;
+    count -= n;
+  }
+}
+
+}  // namespace tft

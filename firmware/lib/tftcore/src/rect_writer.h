@@ -1,0 +1,31 @@
+// Streams the pixels of one validated rectangle to the display in row-major order, as row
+// chunks: the decoders hand over pixels in whatever pieces the network delivered and this turns
+// each piece into at most three windows (end of a row, whole rows, start of a row).
+#pragma once
+
+#include <stdint.h>
+
+#include "display.h"
+
+namespace tft {
+
+class RectWriter {
+ public:
+  explicit RectWriter(Display& display) : display_(display) {}
+
+  // `rect` must already lie inside the display (the parser checked it).
+  void begin(const Window& rect, PixelOrder order);
+  uint32_t remaining() const { return area_ - pos_; }
+  // Writes up to `count` pixels (2 bytes each); anything past the rectangle is dropped, so a
+  // decoder bug can cost pixels but can never write outside the rectangle.
+  void push(const uint8_t* pixels, uint32_t count);
+
+ private:
+  Display& display_;
+  Window rect_{0, 0, 0, 0};
+  PixelOrder order_ = PixelOrder::big_endian;
+  uint32_t area_ = 0;
+  uint32_t pos_ = 0;  // pixels written so far
+};
+
+}  // namespace tft

@@ -1,0 +1,271 @@
+#include "stream_parser.h"
+
+namespace tft {
+
+namespace {
+
+bool known_type(uint8_t type) {
+  switch (type) {
+    case kMsgAccept:
+    case kMsgReject:
+    case kMsgFrameBegin:
+    case kMsgRect:
+    case kMsgFrameEnd:
+    case kMsgServerKeepalive:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// A reason cut at 200 bytes must not end inside a UTF-8 character: drop a dangling lead sequence.
+uint16_t utf8_boundary(const char* text, uint16_t len) {
+  uint16_t start = len;
+  while (start > 0 && (static_cast<uint8_t>(text[start - 1]) & 0xC0) == 0x80) --start;
+  if (start == 0) return len;
+  const uint8_t lead = static_cast<uint8_t>(text[start - 1]);
+  const uint16_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+  return len - (start - 1) < need ? static_cast<uint16_t>(start - 1) : len;
+}
+
+size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
+
+}  // namespace
+
+StreamParser::StreamParser(Display& display, const ParserConfig& config)
+    : display_(display), config_(config), writer_(display), raw_(writer_), runs_(writer_) {
+  config_.encodings &= kMaskImplemented;  // never agree to an encoding this core cannot decode
+}
+
+void StreamParser::reset() {
+  phase_ = Phase::header;
+  error_ = Error::none;
+  header_fill_ = 0;
+  body_fill_ = 0;
+  accepted_ = false;
+  accept_ = Accept{};
+  rejected_ = false;
+  reason_[0] = '\0';
+  reason_len_ = 0;
+  in_frame_ = false;
+  frame_ = FrameInfo{0, 0, 0};
+}
+
+FeedResult StreamParser::feed(const uint8_t* data, size_t size) {
+  if (phase_ == Phase::stopped) return {0, error_ != Error::none ? Event::failed : Event::none};
+  size_t used = 0;
+  Event event = Event::none;
+  while (used < size && event == Event::none && phase_ != Phase::stopped) {
+    used += step(data + used, size - used, event);
+  }
+  if (phase_ == Phase::runs_payload) runs_.flush();  // show what arrived; the next piece may be late
+  return {used, event};
+}
+
+size_t StreamParser::step(const uint8_t* data, size_t size, Event& event) {
+  switch (phase_) {
+    case Phase::header: return take_header(data, size, event);
+    case Phase::fixed_body: return take_fixed(data, size, event);
+    case Phase::reject_body: return take_reject(data, size, event);
+    case Phase::rect_header: return take_rect_header(data, size, event);
+    case Phase::raw_payload: return take_raw(data, size, event);
+    case Phase::runs_payload: return take_runs(data, size, event);
+    case Phase::stopped: break;
+  }
+  return 0;
+}
+
+size_t StreamParser::take_header(const uint8_t* data, size_t size, Event& event) {
+  size_t n = 0;
+  while (n < size && header_fill_ < kHeaderSize) header_[header_fill_++] = data[n++];
+  if (header_fill_ == kHeaderSize) {
+    header_fill_ = 0;
+    type_ = header_[0];
+    body_len_ = read_u16le(header_ + 1);
+    body_left_ = body_len_;
+    body_fill_ = 0;
+    event = begin_message();
+  }
+  return n;
+}
+
+// The reference's _check_header, in its order.
+Error StreamParser::check_header() const {
+  if (!known_type(type_)) return Error::unknown_type;
+  if (body_len_ > config_.max_body) return Error::oversized;
+  if (!accepted_ && type_ != kMsgAccept && type_ != kMsgReject) return Error::expected_accept;
+  return Error::none;
+}
+
+// Everything the header decides, in the order the reference checks it once the body is in:
+// deciding early changes when an error shows, never which error.
+Event StreamParser::begin_message() {
+  const Error error = check_header();
+  if (error != Error::none) return fail(error);
+  switch (type_) {
+    case kMsgAccept:
+      if (accepted_) return fail(Error::expected_accept);
+      if (body_len_ != kAcceptBody) return fail(Error::bad_length);
+      phase_ = Phase::fixed_body;
+      return Event::none;
+    case kMsgReject:
+      reason_len_ = 0;
+      phase_ = Phase::reject_body;
+      return body_len_ == 0 ? finish_reject() : Event::none;
+    case kMsgServerKeepalive:
+      if (body_len_ != 0) return fail(Error::bad_length);
+      return finish_message(Event::none);
+    case kMsgFrameBegin:
+      if (body_len_ != kSeqBody) return fail(Error::bad_length);
+      if (in_frame_) return fail(Error::frame_open);
+      phase_ = Phase::fixed_body;
+      return Event::none;
+    case kMsgFrameEnd:
+      if (body_len_ != kSeqBody) return fail(Error::bad_length);
+      if (!in_frame_) return fail(Error::not_in_frame);
+      phase_ = Phase::fixed_body;
+      return Event::none;
+    default:  // kMsgRect: known_type() let nothing else through
+      if (!in_frame_) return fail(Error::not_in_frame);
+      if (body_len_ < kRectHeader) return fail(Error::bad_length);
+      phase_ = Phase::rect_header;
+      return Event::none;
+  }
+}
+
+size_t StreamParser::copy_body(const uint8_t* data, size_t size, size_t want) {
+  const size_t n = min_size(size, want - body_fill_);
+  for (size_t i = 0; i < n; ++i) body_[body_fill_++] = data[i];
+  body_left_ = static_cast<uint16_t>(body_left_ - n);
+  return n;
+}
+
+size_t StreamParser::take_fixed(const uint8_t* data, size_t size, Event& event) {
+  const size_t n = copy_body(data, size, body_len_);
+  if (body_left_ == 0) event = finish_fixed();
+  return n;
+}
+
+Event StreamParser::finish_fixed() {
+  if (type_ == kMsgAccept) return apply_accept();
+  const uint32_t seq = read_u32le(body_);
+  if (type_ == kMsgFrameBegin) {
+    in_frame_ = true;
+    frame_ = FrameInfo{seq, 0, 0};
+    return finish_message(Event::none);
+  }
+  if (seq != frame_.seq) return fail(Error::seq_mismatch);
+  const Event event = finish_message(Event::frame_end);
+  in_frame_ = false;
+  return event;
+}
+
+Event StreamParser::apply_accept() {
+  const uint8_t version = body_[0];
+  const uint16_t mask = read_u16le(body_ + 2);
+  const uint16_t max_body = read_u16le(body_ + 4);
+  if (version != kVersion) return fail(Error::bad_version);
+  if ((mask & ~config_.encodings) != 0 || (mask & kMaskRaw) == 0) return fail(Error::bad_encodings);
+  if (max_body > config_.max_body) return fail(Error::bad_buffer);
+  accept_.version = version;
+  accept_.big_endian = (body_[1] & kFlagBigEndian) != 0;
+  accept_.encodings = mask;
+  accept_.max_body = max_body;
+  accept_.keepalive_ms = read_u16le(body_ + 6);
+  accept_.timeout_ms = read_u16le(body_ + 8);
+  accepted_ = true;
+  return finish_message(Event::accepted);
+}
+
+size_t StreamParser::take_reject(const uint8_t* data, size_t size, Event& event) {
+  const size_t n = min_size(size, body_left_);
+  for (size_t i = 0; i < n && reason_len_ < kMaxRejectReason; ++i) reason_[reason_len_++] = static_cast<char>(data[i]);
+  body_left_ = static_cast<uint16_t>(body_left_ - n);  // bytes past 200 are skipped, not kept
+  if (body_left_ == 0) event = finish_reject();
+  return n;
+}
+
+Event StreamParser::finish_reject() {
+  if (body_len_ > kMaxRejectReason) reason_len_ = utf8_boundary(reason_, reason_len_);
+  reason_[reason_len_] = '\0';
+  rejected_ = true;
+  phase_ = Phase::stopped;  // as the reference: nothing after a REJECT is applied
+  return Event::rejected;
+}
+
+size_t StreamParser::take_rect_header(const uint8_t* data, size_t size, Event& event) {
+  const size_t n = copy_body(data, size, kRectHeader);
+  if (body_fill_ == kRectHeader) event = begin_rect();
+  return n;
+}
+
+// The whole RECT is judged here, before its first pixel: nothing bad reaches the display.
+Event StreamParser::begin_rect() {
+  const Window rect{read_u16le(body_), read_u16le(body_ + 2), read_u16le(body_ + 4), read_u16le(body_ + 6)};
+  const uint8_t encoding = body_[8];
+  if (rect.w == 0 || rect.h == 0) return fail(Error::rect_empty);
+  if (static_cast<uint32_t>(rect.x) + rect.w > display_.width() ||
+      static_cast<uint32_t>(rect.y) + rect.h > display_.height()) {
+    return fail(Error::rect_out_of_bounds);
+  }
+  const uint16_t usable = accept_.encodings & kMaskImplemented;
+  if (encoding >= 16 || ((usable >> encoding) & 1u) == 0) return fail(Error::unknown_encoding);
+  const uint32_t area = static_cast<uint32_t>(rect.w) * rect.h;
+  const uint32_t payload = body_left_;
+  writer_.begin(rect, accept_.big_endian ? PixelOrder::big_endian : PixelOrder::little_endian);
+  if (encoding == kEncodingRaw) {
+    // Compare halves: 2 * area could overflow 32 bits for a huge (and already bounded) rect.
+    if (payload % 2 != 0 || payload / 2 != area) return fail(Error::raw_size_mismatch);
+    raw_.begin();
+    phase_ = Phase::raw_payload;
+    return Event::none;
+  }
+  if (payload % kRunSize != 0) return fail(Error::runs_partial);
+  runs_.begin(area);
+  phase_ = Phase::runs_payload;
+  return payload == 0 ? finish_runs() : Event::none;
+}
+
+size_t StreamParser::take_raw(const uint8_t* data, size_t size, Event& event) {
+  const size_t n = min_size(size, body_left_);
+  raw_.feed(data, n);
+  body_left_ = static_cast<uint16_t>(body_left_ - n);
+  if (body_left_ == 0) event = finish_rect();
+  return n;
+}
+
+size_t StreamParser::take_runs(const uint8_t* data, size_t size, Event& event) {
+  const size_t n = min_size(size, body_left_);
+  const Error error = runs_.feed(data, n);
+  if (error != Error::none) {
+    event = fail(error);
+    return n;
+  }
+  body_left_ = static_cast<uint16_t>(body_left_ - n);
+  if (body_left_ == 0) event = finish_runs();
+  return n;
+}
+
+Event StreamParser::finish_runs() {
+  const Error error = runs_.finish();
+  return error != Error::none ? fail(error) : finish_rect();
+}
+
+Event StreamParser::finish_rect() {
+  ++frame_.rects;
+  return finish_message(Event::none);
+}
+
+Event StreamParser::finish_message(Event event) {
+  if (in_frame_) frame_.bytes += static_cast<uint32_t>(kHeaderSize + body_len_);
+  phase_ = Phase::header;
+  return event;
+}
+
+Event StreamParser::fail(Error error) {
+  error_ = error;
+  phase_ = Phase::stopped;
+  return Event::failed;
+}
+
+}  // namespace tft

@@ -1,0 +1,123 @@
+// Incremental parser of the server -> board byte stream (protocol v1), drawing as it goes.
+//
+// Bytes may arrive in any pieces, down to one at a time. Checks run in the order of the Python
+// reference (devices/reference_display.py BoardStream) and give the same Error for every shared
+// vector: type, then length against the board's max_body, then ACCEPT-first, then the message's
+// own checks. A RECT is fully validated (inside the display, accepted encoding, payload size)
+// from its 9-byte header, before its first pixel is drawn; pixels then go straight to the display.
+//
+// One difference is inherent to streaming: an error the reference finds only once a whole body is
+// buffered (RUNS that overflow or stop short), this parser finds when the offending run arrives.
+// The code is the same, but runs before it are already drawn, and a stream cut inside a bad
+// message may already report the error where the reference still says "incomplete".
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "decoders.h"
+#include "display.h"
+#include "error.h"
+#include "protocol.h"
+#include "rect_writer.h"
+
+namespace tft {
+
+struct ParserConfig {
+  uint16_t encodings = kMaskImplemented;  // the mask the board offered in HELLO
+  uint16_t max_body = 0xFFFF;             // the largest body the board offered in HELLO
+};
+
+enum class Event : uint8_t {
+  none,       // all bytes used, nothing to report
+  accepted,   // ACCEPT applied: accept() holds the server's choices
+  rejected,   // REJECT: reject_reason() says why; the parser stops
+  frame_end,  // FRAME_END: acknowledge last_frame().seq
+  failed,     // protocol error: error() says which; the parser stops
+};
+
+struct FeedResult {
+  size_t consumed;  // bytes used; less than given when an event ends the call early
+  Event event;
+};
+
+struct FrameInfo {
+  uint32_t seq;
+  uint32_t rects;
+  uint32_t bytes;  // of all messages from FRAME_BEGIN to FRAME_END
+};
+
+class StreamParser {
+ public:
+  // The display's size bounds every RECT; `config` is what the board said in its HELLO.
+  StreamParser(Display& display, const ParserConfig& config);
+
+  // Forget the connection: call before feeding a new one.
+  void reset();
+
+  // Applies bytes until they run out or an event happens; call again with the rest.
+  // After `failed` or `rejected` it consumes nothing.
+  FeedResult feed(const uint8_t* data, size_t size);
+
+  Error error() const { return error_; }
+  bool accepted() const { return accepted_; }
+  const Accept& accept() const { return accept_; }
+  bool rejected() const { return rejected_; }
+  // The REJECT body's first 200 bytes (cut at a UTF-8 boundary), NUL-terminated for the screen;
+  // the size counts any NUL the server put inside.
+  const char* reject_reason() const { return reason_; }
+  uint16_t reject_reason_size() const { return reason_len_; }
+  bool in_frame() const { return in_frame_; }
+  const FrameInfo& last_frame() const { return frame_; }
+  // True when the bytes so far end inside a message (the reference's `incomplete`).
+  bool incomplete() const { return phase_ != Phase::stopped && (phase_ != Phase::header || header_fill_ != 0); }
+
+ private:
+  enum class Phase : uint8_t { header, fixed_body, reject_body, rect_header, raw_payload, runs_payload, stopped };
+
+  size_t step(const uint8_t* data, size_t size, Event& event);
+  size_t take_header(const uint8_t* data, size_t size, Event& event);
+  size_t take_fixed(const uint8_t* data, size_t size, Event& event);
+  size_t take_reject(const uint8_t* data, size_t size, Event& event);
+  size_t take_rect_header(const uint8_t* data, size_t size, Event& event);
+  size_t take_raw(const uint8_t* data, size_t size, Event& event);
+  size_t take_runs(const uint8_t* data, size_t size, Event& event);
+
+  Error check_header() const;
+  Event begin_message();
+  Event finish_fixed();
+  Event apply_accept();
+  Event finish_reject();
+  Event begin_rect();
+  Event finish_runs();
+  Event finish_rect();
+  Event finish_message(Event event);
+  Event fail(Error error);
+  size_t copy_body(const uint8_t* data, size_t size, size_t want);
+
+  Display& display_;
+  ParserConfig config_;
+  RectWriter writer_;
+  RawDecoder raw_;
+  RunsDecoder runs_;
+
+  Phase phase_ = Phase::header;
+  Error error_ = Error::none;
+  uint8_t header_[kHeaderSize] = {};
+  uint8_t header_fill_ = 0;
+  uint8_t type_ = 0;
+  uint16_t body_len_ = 0;
+  uint16_t body_left_ = 0;  // body bytes not yet consumed
+  uint8_t body_[kAcceptBody] = {};  // the largest fixed part: ACCEPT body, seq, RECT header
+  uint8_t body_fill_ = 0;
+
+  bool accepted_ = false;
+  Accept accept_{};
+  bool rejected_ = false;
+  char reason_[kMaxRejectReason + 1] = {};
+  uint16_t reason_len_ = 0;
+  bool in_frame_ = false;
+  FrameInfo frame_{0, 0, 0};
+};
+
+}  // namespace tft

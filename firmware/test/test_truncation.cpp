@@ -1,0 +1,133 @@
+// Every truncation of every stream. The Python reference applies a message only once all of it
+// has arrived, so after a prefix its framebuffer is the state after the last whole message (k).
+// The streaming parser may also have drawn part of message k+1, so the sound check is: every
+// pixel equals its value after message k or after message k+1, never anything else; ACKs and
+// REJECT are those of the first k messages; no error; "incomplete" exactly inside a message.
+// The states after each whole message come from a small whole-message model written here,
+// itself checked against the vectors' final framebuffers.
+#include <doctest/doctest.h>
+
+#include "support.h"
+
+using namespace tft;
+using namespace tft::test;
+
+namespace {
+
+struct Snapshot {
+  std::vector<uint16_t> framebuffer;
+  std::vector<uint32_t> acks;
+  bool rejected = false;
+};
+
+struct Model {
+  std::vector<size_t> boundaries;  // byte offset after k whole messages; boundaries[0] == 0
+  std::vector<Snapshot> states;    // state after k whole messages
+};
+
+uint16_t pixel_at(const uint8_t* p, bool big) { return big ? static_cast<uint16_t>(p[0] << 8 | p[1]) : static_cast<uint16_t>(p[1] << 8 | p[0]); }
+
+// Applies a valid RECT body the plain way: decode all of it, then store.
+void apply_rect(const DeviceVector& v, const uint8_t* body, size_t len, bool big, std::vector<uint16_t>& fb) {
+  const size_t x = body[0] | body[1] << 8, y = body[2] | body[3] << 8, w = body[4] | body[5] << 8,
+               h = body[6] | body[7] << 8;
+  std::vector<uint16_t> pixels;
+  if (body[8] == 0) {
+    for (size_t i = 9; i + 1 < len; i += 2) pixels.push_back(pixel_at(body + i, big));
+  } else {
+    for (size_t i = 9; i + 2 < len; i += 3) pixels.insert(pixels.end(), body[i] + 1u, pixel_at(body + i + 1, big));
+  }
+  REQUIRE(pixels.size() == w * h);
+  for (size_t i = 0; i < pixels.size(); ++i) fb[(y + i / w) * v.width + x + i % w] = pixels[i];
+}
+
+Model model_of(const DeviceVector& v) {
+  Model m;
+  Snapshot s;
+  s.framebuffer.assign(static_cast<size_t>(v.width) * v.height, 0);
+  m.boundaries.push_back(0);
+  m.states.push_back(s);
+  const Bytes& b = v.stream;
+  bool big = true;
+  size_t pos = 0;
+  while (pos + 3 <= b.size() && !s.rejected) {
+    const uint8_t type = b[pos];
+    const size_t len = b[pos + 1] | b[pos + 2] << 8;
+    REQUIRE(pos + 3 + len <= b.size());
+    const uint8_t* body = b.data() + pos + 3;
+    if (type == 0x10) big = (body[1] & 1) != 0;
+    if (type == 0x11) s.rejected = true;
+    if (type == 0x21) apply_rect(v, body, len, big, s.framebuffer);
+    if (type == 0x22) s.acks.push_back(static_cast<uint32_t>(body[0] | body[1] << 8 | body[2] << 16 | body[3] << 24));
+    pos += 3 + len;
+    m.boundaries.push_back(pos);
+    m.states.push_back(s);
+  }
+  return m;
+}
+
+size_t whole_messages_in(const Model& m, size_t length) {
+  size_t k = 0;
+  while (k + 1 < m.boundaries.size() && m.boundaries[k + 1] <= length) ++k;
+  return k;
+}
+
+void check_prefix(const DeviceVector& v, const Model& m, size_t length, const Splitter& split) {
+  const Bytes prefix(v.stream.begin(), v.stream.begin() + static_cast<std::ptrdiff_t>(length));
+  const Outcome o = run_vector(v, prefix, split);
+  const size_t k = whole_messages_in(m, length);
+  CAPTURE(length);
+  CAPTURE(k);
+  REQUIRE(o.error == Error::none);
+  CHECK_FALSE(o.stalled);
+  CHECK(o.violations == 0);
+  CHECK(o.acks == m.states[k].acks);
+  CHECK(o.rejected == m.states[k].rejected);
+  CHECK(o.incomplete == (length != m.boundaries[k]));
+  const std::vector<uint16_t>& before = m.states[k].framebuffer;
+  const std::vector<uint16_t>& after = m.states[k + 1 < m.states.size() ? k + 1 : k].framebuffer;
+  size_t wrong = 0;
+  for (size_t i = 0; i < o.framebuffer.size(); ++i) wrong += o.framebuffer[i] != before[i] && o.framebuffer[i] != after[i];
+  CHECK(wrong == 0);
+}
+
+}  // namespace
+
+TEST_CASE("the whole-message model reproduces every valid vector (so it can judge prefixes)") {
+  for (const auto& v : device_vectors()) {
+    if (v.error) continue;
+    CAPTURE(v.name);
+    const Model m = model_of(v);
+    CHECK(m.boundaries.back() == v.stream.size());
+    CHECK(m.states.back().framebuffer == v.framebuffer);
+    CHECK(m.states.back().acks == v.acks);
+  }
+}
+
+TEST_CASE("every truncation of every valid stream is incomplete, never wrong") {
+  size_t prefixes = 0;
+  for (const auto& v : device_vectors()) {
+    if (v.error) continue;
+    CAPTURE(v.name);
+    const Model m = model_of(v);
+    for (size_t length = 0; length <= v.stream.size(); ++length, ++prefixes) {
+      check_prefix(v, m, length, whole());
+      check_prefix(v, m, length, one_byte());
+    }
+  }
+  CHECK(prefixes > 500);
+}
+
+TEST_CASE("a truncated error stream reports nothing yet or the same error, never another") {
+  for (const auto& v : device_vectors()) {
+    if (!v.error) continue;
+    CAPTURE(v.name);
+    for (size_t length = 0; length <= v.stream.size(); ++length) {
+      const Bytes prefix(v.stream.begin(), v.stream.begin() + static_cast<std::ptrdiff_t>(length));
+      const Outcome o = run_vector(v, prefix, one_byte());
+      CAPTURE(length);
+      CHECK(o.violations == 0);
+      if (o.error != Error::none) CHECK(std::string(to_str(o.error)) == *v.error);
+    }
+  }
+}

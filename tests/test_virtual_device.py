@@ -1,0 +1,141 @@
+"""The C++ virtual device (the board's own core, built for the host) end to end under supervisord:
+its PNG equals the color stage's frame pixel for pixel, and equals the Python reference board's."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from common.rgb565 import expand_rgb565
+from devices.virtual_displays import VIRTUAL_DEVICE
+from tests.harness import REPO, BoardThread, DrivenSource, Pipeline, Ports, Tap, board_options, wait_for, write_config
+
+DISPLAYS = """
+[[displays]]
+name = "main"
+width = 320
+height = 240
+source = "pattern"
+profile = "panel"
+"""
+
+
+@pytest.fixture(scope="module")
+def device_binary():
+    """Build the virtual device if ./check has not (keeps the configured options of build/firmware)."""
+    build = REPO / "build" / "firmware"
+    if not (build / "CMakeCache.txt").exists():
+        subprocess.run(["cmake", "-S", REPO / "firmware", "-B", build], check=True, capture_output=True)
+    subprocess.run(["cmake", "--build", build, "-j2", "--target", "virtual_device"], check=True, capture_output=True)
+    return VIRTUAL_DEVICE
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory, device_binary):
+    directory = tmp_path_factory.mktemp("device")
+    ports = Ports()
+    write_config(directory, ports, DISPLAYS, "[sources.pattern]\n")
+    pipe = Pipeline(directory)
+    tap = Tap(ports.endpoints["tap"])
+    source = DrivenSource(ports.endpoints["sources"], tap)
+    try:
+        pipe.wait_running()
+        source.warm_up()
+        yield directory, ports, tap, source
+    finally:
+        source.close()
+        tap.close()
+        pipe.stop()
+
+
+def png_equals(path, expected_rgb565: np.ndarray):
+    def check() -> bool:
+        try:
+            return np.array_equal(np.asarray(Image.open(path).convert("RGB")), expand_rgb565(expected_rgb565))
+        except (OSError, ValueError):
+            return False
+
+    return check
+
+
+def pictures(seed: int, count: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    frames = []
+    for i in range(count):  # photo-like noise under a moving flat block: both encodings get used
+        rgb = rng.integers(0, 255, size=(240, 320, 3), dtype=np.uint8)
+        rgb[40:200, 20 + 8 * i : 120 + 8 * i] = (255, 255, 255)
+        frames.append(rgb)
+    return frames
+
+
+def test_the_supervised_virtual_device_png_equals_the_frame_and_the_reference_board(pipeline):
+    directory, ports, tap, source = pipeline
+    reference = BoardThread(board_options(ports))
+    try:
+        for rgb in pictures(1, 12):
+            expected = source.show(rgb)
+        wait_for(png_equals(directory / "run" / "main.png", expected), 20, "the C++ device's PNG exact")
+        wait_for(
+            lambda: reference.framebuffer is not None and np.array_equal(reference.framebuffer, expected),
+            20,
+            "the reference board exact",
+        )
+        assert "C++ virtual device" in (directory / "run" / "virtual_displays.log").read_text()
+    finally:
+        reference.close()
+
+
+def test_a_device_modelling_a_40_mhz_panel_and_a_small_window_ends_exact(pipeline, device_binary, tmp_path):
+    _, ports, tap, source = pipeline
+    png = tmp_path / "slow.png"
+    device = subprocess.Popen(
+        [
+            device_binary,
+            "--port",
+            str(ports.board),
+            "--display",
+            "main",
+            "--size",
+            "320x240",
+            "--png",
+            str(png),
+            "--png-every-ms",
+            "100",
+            "--spi-mhz",
+            "40",
+            "--rx-buffer",
+            "5760",
+            "--max-body",
+            "4096",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for rgb in pictures(2, 8):
+            expected = source.show(rgb)
+        wait_for(png_equals(png, expected), 30, "the slow device's PNG exact")
+        device.send_signal(signal.SIGTERM)
+        output, _ = device.communicate(timeout=10)
+        assert device.returncode == 0
+        assert "state: streaming" in output
+    finally:
+        if device.poll() is None:
+            device.kill()
+            device.wait()
+
+
+def test_a_rejected_device_shows_the_reason_and_exits_3(pipeline, device_binary):
+    _, ports, _, _ = pipeline
+    result = subprocess.run(
+        [device_binary, "--port", str(ports.board), "--display", "desk", "--size", "320x240"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 3
+    assert "rejected: unknown display 'desk'" in result.stdout
