@@ -37,7 +37,7 @@ from common.config import BUILTIN_SOURCES, Config, load
 from common.frames import decode_frame, encode_frame
 from common.messages import Demand, decode_packet, encode_demand
 from common.source import FrameSender, Painter
-from stages.correct_color import ColorCorrector, correct_frame
+from stages.correct_color import correct_frame, make_correctors
 from stages.draw_bios_screen import BiosScreenPainter, Device
 from stages.draw_cpu_monitor import CpuMonitorPainter, CpuSample
 from stages.encode_damage import DamageEncoder, make_metrics
@@ -134,9 +134,8 @@ def bench_config(source: str, width: int, height: int) -> Config:
 
 def run_source(source: str, frames: int, width: int, height: int) -> Run:
     config = bench_config(source, width, height)
-    display = config.displays[0]
     encoder = DamageEncoder(config, make_metrics(CollectorRegistry()))
-    correctors = {source: ColorCorrector(display)}
+    correctors = make_correctors(config.displays)
     painter, sock = make_painter(source), Collect()
     sender = FrameSender(source, sock, refresh_s=1e9, registry=CollectorRegistry())  # type: ignore[arg-type]
     encoder.on_demand(demand(source, None, 0))  # the board connects and waits for its first frame
@@ -159,7 +158,8 @@ def run_source(source: str, frames: int, width: int, height: int) -> Run:
             parts = encode_frame(header, values)
         with run.timed("damage"):
             (packet,) = encoder.on_frame(parts)  # answers the waiting board
-            encoder.on_demand(demand(source, header.order_key, ticket))  # it asks again, having this frame
+            have = decode_packet(packet)[0].key
+            encoder.on_demand(demand(source, have, ticket))  # it asks again, having this frame
         with run.timed("egress"):
             answer, payload = decode_packet(packet)
             data = protocol.frame_begin(answer.seq) + payload + protocol.frame_end(answer.seq)

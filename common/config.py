@@ -35,17 +35,46 @@ class ColorProfile:
 
 
 @dataclass(frozen=True, slots=True)
+class Region:
+    """Part of a display given to one source: that source shows here instead of taking the display."""
+
+    source: str
+    x: int  # in the picture as the viewer sees it
+    y: int
+    width: int
+    height: int
+
+
+@dataclass(frozen=True, slots=True)
 class Display:
     name: str
     width: int  # picture size as the viewer sees it; the board draws it rotated by profile.rotation
     height: int
     source: str
     profile: ColorProfile
+    regions: tuple[Region, ...] = ()
 
     @property
     def panel_size(self) -> tuple[int, int]:
         """(width, height) of what the board announces: the picture after rotation."""
         return (self.height, self.width) if self.profile.rotation % 180 else (self.width, self.height)
+
+    def region(self, source: str) -> Region | None:
+        return next((r for r in self.regions if r.source == source), None)
+
+    def panel_box(self, region: Region) -> tuple[int, int, int, int]:
+        """(x, y, w, h) of a region on the panel, after the profile's clockwise rotation."""
+        x, y, w, h, width, height = region.x, region.y, region.width, region.height, self.width, self.height
+        return {
+            0: (x, y, w, h),
+            90: (height - y - h, x, h, w),
+            180: (width - x - w, height - y - h, w, h),
+            270: (y, width - x - w, h, w),
+        }[self.profile.rotation]
+
+    def for_region(self, region: Region) -> Display:
+        """The region as a display of its own, for the color stage to fit a picture to."""
+        return Display(self.name, region.width, region.height, region.source, self.profile)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +105,7 @@ class Egress:
     timeout_ms: int
     max_boards: int
     legacy: Legacy | None
+    advertise: tuple[str, ...] | None  # mDNS: None = off, () = every interface, else these IPv4 addresses
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,21 +282,40 @@ def _displays(
     displays: list[Display] = []
     for index, entry in enumerate(raw):
         t = Table(path, f"displays[{index}]", entry)
-        t.check_keys({"name", "width", "height", "source", "profile"})
+        t.check_keys({"name", "width", "height", "source", "profile", "regions"})
         name = t.get("name", str, "a name of 1-32 letters, digits, '_', '.' or '-'")
         if not DISPLAY_NAME.fullmatch(name) or any(d.name == name for d in displays):
             t.fail("name", "a unique name of 1-32 letters, digits, '_', '.' or '-'", name)
         profile = t.choice("profile", tuple(profiles), "default")
+        width, height = t.integer("width", 8, 4096), t.integer("height", 8, 4096)
         displays.append(
             Display(
                 name=name,
-                width=t.integer("width", 8, 4096),
-                height=t.integer("height", 8, 4096),
+                width=width,
+                height=height,
                 source=t.choice("source", tuple(sources)),
                 profile=profiles[profile],
+                regions=_regions(t, width, height),
             )
         )
     return tuple(displays)
+
+
+def _regions(display: Table, width: int, height: int) -> tuple[Region, ...]:
+    raw = display.get("regions", list, "a list of [[displays.regions]] tables", [])
+    regions: list[Region] = []
+    for index, entry in enumerate(raw):
+        t = Table(display.path, f"{display.prefix}.regions[{index}]", entry)
+        t.check_keys({"source", "box"})
+        source = t.get("source", str, "a source name of 1-32 letters, digits, '_', '.' or '-'")
+        if not DISPLAY_NAME.fullmatch(source) or any(r.source == source for r in regions):
+            t.fail("source", "a unique source name of 1-32 letters, digits, '_', '.' or '-'", source)
+        box = t.get("box", list, f"[x, y, width, height] inside the {width}x{height} display")
+        x, y, w, h = box if len(box) == 4 and all(type(v) is int for v in box) else (-1, -1, 0, 0)
+        if not (x >= 0 and y >= 0 and w >= 1 and h >= 1 and x + w <= width and y + h <= height):
+            t.fail("box", f"[x, y, width, height] inside the {width}x{height} display", box)
+        regions.append(Region(source, x, y, w, h))
+    return tuple(regions)
 
 
 def _endpoints(t: Table) -> Endpoints:
@@ -283,7 +332,7 @@ def _endpoints(t: Table) -> Endpoints:
 
 
 def _egress(t: Table, displays: tuple[Display, ...]) -> Egress:
-    t.check_keys({"host", "port", "token", "window", "keepalive_ms", "timeout_ms", "max_boards", "legacy"})
+    t.check_keys({"host", "port", "token", "window", "keepalive_ms", "timeout_ms", "max_boards", "legacy", "advertise"})
     legacy = None
     if "legacy" in t.data:
         lt = t.table("legacy")
@@ -303,4 +352,17 @@ def _egress(t: Table, displays: tuple[Display, ...]) -> Egress:
         timeout_ms=t.integer("timeout_ms", 2 * keepalive_ms, 60000, 4000),
         max_boards=t.integer("max_boards", 1, 1024, 64),
         legacy=legacy,
+        advertise=_advertise(t),
     )
+
+
+def _advertise(t: Table) -> tuple[str, ...] | None:
+    expected = 'true, false or a list of IPv4 addresses like ["127.0.0.1"]'
+    value = t.get("advertise", (bool, list), expected, True)
+    if value is False:
+        return None
+    if value is True:
+        return ()
+    if not value or not all(isinstance(a, str) and a.count(".") == 3 for a in value):
+        t.fail("advertise", expected, value)
+    return tuple(value)

@@ -26,6 +26,7 @@ from common.rgb565 import expand_rgb565
 
 log = logging.getLogger("reference_display")
 ACCEPT_BODY = 10
+DEFAULT_KEEPALIVE_MS, DEFAULT_TIMEOUT_MS = 1000, 4000
 
 
 @dataclass
@@ -185,22 +186,32 @@ class ReferenceBoard:
         )
 
     async def run(self, stop: asyncio.Event | None = None) -> str:
-        """Stream until the server closes, rejects or breaks the protocol; return why it ended."""
+        """Stream until the server closes, rejects, falls silent or breaks the protocol; say why it ended."""
         o = self.options
         reader, writer = await asyncio.open_connection(o.host, o.port)
         writer.write(self.hello())
         last_png = 0.0
+        last_sent = last_heard = time.monotonic()
         try:
             while stop is None or not stop.is_set():
-                try:
-                    data = await asyncio.wait_for(reader.read(65536), timeout=0.5)
-                except TimeoutError:
+                keepalive_s, timeout_s = self.liveness()
+                now = time.monotonic()
+                if now - last_heard > timeout_s:
+                    return f"server silent for {timeout_s:.1f} s"
+                if now - last_sent >= keepalive_s:
                     writer.write(protocol.keepalive_from_board())
+                    last_sent = now
+                wait = min(last_sent + keepalive_s, last_heard + timeout_s) - now
+                try:
+                    data = await asyncio.wait_for(reader.read(65536), timeout=max(0.01, min(wait, 0.5)))
+                except TimeoutError:
                     continue
                 if not data:
                     return "closed by server"
+                last_heard = time.monotonic()
                 for seq in self.stream.feed(data):
                     writer.write(protocol.ack(protocol.Ack(seq)))
+                    last_sent = last_heard
                 if self.stream.rejected is not None:
                     return f"rejected: {self.stream.rejected}"
                 if o.png and time.monotonic() - last_png > o.png_every_s:
@@ -213,6 +224,13 @@ class ReferenceBoard:
             writer.close()
             if o.png:
                 save_png(self.stream.framebuffer, o.png)
+
+    def liveness(self) -> tuple[float, float]:
+        """(keepalive, timeout) in seconds: what ACCEPT said, 0 meaning the defaults 1000 / 4000 ms."""
+        accepted = self.stream.accepted
+        keepalive_ms = accepted.keepalive_ms if accepted and accepted.keepalive_ms else DEFAULT_KEEPALIVE_MS
+        timeout_ms = accepted.timeout_ms if accepted and accepted.timeout_ms else DEFAULT_TIMEOUT_MS
+        return keepalive_ms / 1000, timeout_ms / 1000
 
 
 def main(argv: list[str] | None = None) -> int:

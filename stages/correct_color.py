@@ -134,10 +134,21 @@ def make_metrics(registry: CollectorRegistry) -> dict:
     }
 
 
-def correct_frame(correctors: dict[str, ColorCorrector], parts: list) -> tuple[FrameHeader, np.ndarray]:
+Correctors = dict[tuple[str, str | None], "ColorCorrector"]  # (display, region source or None) -> corrector
+
+
+def make_correctors(displays: tuple[Display, ...]) -> Correctors:
+    """One corrector per display, and one per region: a region's source is fitted to the region."""
+    correctors: Correctors = {(d.name, None): ColorCorrector(d) for d in displays}
+    for d in displays:
+        correctors.update({(d.name, r.source): ColorCorrector(d.for_region(r)) for r in d.regions})
+    return correctors
+
+
+def correct_frame(correctors: Correctors, parts: list) -> tuple[FrameHeader, np.ndarray]:
     """Validate one source frame and correct it for its display; SchemaError names what was wrong."""
     header, rgb = decode_frame(parts)
-    corrector = correctors.get(header.display)
+    corrector = correctors.get((header.display, header.source)) or correctors.get((header.display, None))
     if corrector is None:
         raise SchemaError("unknown_display", f"no display {header.display!r} in config")
     if header.pixel_format != PixelFormat.RGB888:
@@ -149,7 +160,7 @@ def correct_frame(correctors: dict[str, ColorCorrector], parts: list) -> tuple[F
 
 def loop(ctx: StageContext) -> None:
     metrics = make_metrics(ctx.registry)
-    correctors = {d.name: ColorCorrector(d) for d in ctx.config.displays}
+    correctors = make_correctors(ctx.config.displays)
     pictures = ctx.socket(zmq.PULL, ctx.config.endpoints.workers, bind=False, hwm=1)
     frames = ctx.socket(zmq.PUSH, ctx.config.endpoints.frames, bind=False, hwm=2)
     while not ctx.stop.is_set():

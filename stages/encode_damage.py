@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 import numpy as np
@@ -24,9 +24,17 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from common import protocol
 from common.config import Config, Display
-from common.control import Showing, SourceChoice, Switch, decode_switch, encode_showing, is_switch
+from common.control import (
+    ATTACHED_TIMEOUT_S,
+    Showing,
+    SourceChoice,
+    Switch,
+    decode_switch,
+    encode_showing,
+    is_switch,
+)
 from common.encodings import encode_best, runs_size
-from common.frames import REASONS, FrameHeader, PixelFormat, SchemaError, decode_frame
+from common.frames import REASONS, FrameHeader, PixelFormat, SchemaError, decode_frame, encode_frame
 from common.messages import Demand, PacketHeader, decode_demand, encode_packet
 from common.stage import StageContext, run_stage
 
@@ -136,9 +144,26 @@ class Picture:
 
 
 @dataclass
+class Layer:
+    """A region's current picture, and when its source last sent (it lapses when the source stops)."""
+
+    box: Box
+    picture: Picture
+    heard: float
+
+
+@dataclass
 class DisplayState:
+    """One display: the pictures its sources sent, composed into numbered frames, and the boards
+    waiting for a newer frame. Frame keys are (epoch of this process, counter), so boards that
+    hold a frame from before a restart get a full picture."""
+
     display: Display
     choice: SourceChoice
+    epoch: int = field(default_factory=time.time_ns)
+    main: Picture | None = None  # newest picture of the source that has the whole display
+    layers: dict[str, Layer] = field(default_factory=dict)  # region source -> its picture
+    seen: dict[str, tuple[int, int]] = field(default_factory=dict)  # source -> newest order key
     history: OrderedDict[tuple[int, int], Picture] = field(default_factory=OrderedDict)
     waiting: dict[str, Demand] = field(default_factory=dict)  # board id -> its unanswered demand
     damage: dict[tuple | None, list[Box]] = field(default_factory=dict)  # from frame -> boxes to latest
@@ -148,12 +173,46 @@ class DisplayState:
     def latest(self) -> Picture | None:
         return next(reversed(self.history.values()), None)
 
-    def add(self, picture: Picture) -> None:
-        self.history[picture.header.order_key] = picture
+    def region_box(self, source: str) -> Box | None:
+        region = self.display.region(source)
+        return Box(*self.display.panel_box(region)) if region else None
+
+    def expire(self, now: float) -> bool:
+        """Drop layers whose source fell silent; True if the picture changed."""
+        lapsed = [source for source, layer in self.layers.items() if now - layer.heard > ATTACHED_TIMEOUT_S]
+        for source in lapsed:
+            del self.layers[source]
+        return bool(lapsed) and self.compose()
+
+    def compose(self) -> bool:
+        """A new frame from the main picture with every live layer on top; False if nothing to show."""
+        if self.main is None and not self.layers:
+            return False
+        width, height = self.display.panel_size
+        base = self.main.pixels if self.main else np.zeros((height, width), np.uint16)
+        pixels = base.copy() if self.layers else base
+        for layer in self.layers.values():
+            b = layer.box
+            pixels[b.y : b.y + b.h, b.x : b.x + b.w] = layer.picture.pixels
+        newest = max(
+            [p.header for p in (self.main, *(la.picture for la in self.layers.values())) if p],
+            key=lambda h: h.captured_ns,
+        )
+        seq = self.latest.header.seq + 1 if self.latest else 1
+        header = replace(
+            newest,
+            source=self.main.header.source if self.main else newest.source,
+            epoch=self.epoch,
+            seq=seq,
+            width=width,
+            height=height,
+        )
+        self.history[header.order_key] = Picture(header, pixels)
         while len(self.history) > HISTORY:
             self.history.popitem(last=False)
         self.damage.clear()
         self.packets.clear()
+        return True
 
     def answer(self, demand: Demand) -> tuple[Picture, bytes, int, int]:
         """Packets from the board's frame to the newest, computed once per frame pair and board kind;
@@ -219,42 +278,66 @@ class DamageEncoder:
         started_here = frozenset(name for name, source in config.sources.items() if source.kind != "external")
         self.displays = {d.name: DisplayState(d, SourceChoice(d.source, started_here)) for d in config.displays}
         self.metrics = metrics
-        self.accepted_last = False  # whether the last frame became its display's newest
+        self.accepted_last = False  # whether the last picture made a new frame, and of which display
+        self.accepted_display = next(iter(self.displays.values()))
+
+    def last_frame(self) -> list:
+        """The frame the last accepted picture made, as an inter-stage message (for the tap)."""
+        assert self.accepted_last and self.accepted_display.latest is not None
+        latest = self.accepted_display.latest
+        return encode_frame(latest.header, latest.pixels)
 
     def showing(self) -> list[Showing]:
         return [Showing(name, s.choice.active, len(s.waiting)) for name, s in self.displays.items()]
 
     def on_frame(self, parts: list) -> list[list[bytes]]:
+        """A corrected picture: the display's main picture or a region's; answer waiting boards."""
         self.accepted_last = False
         header, pixels = decode_frame(parts)
         state = self.displays.get(header.display)
-        if state is not None:
+        box = state.region_box(header.source) if state else None
+        if state is not None and box is None:
             state.choice.heard(header.source)
-        reason = self._reject_reason(header, state)
+        reason = self._reject_reason(header, state, box)
         if reason:
             self.metrics["dropped"].labels(reason).inc()
             return []
         assert state is not None
         self.metrics["in"].inc()
-        latest = state.latest
-        if latest and latest.header.order_key == header.order_key and latest.header.source == header.source:
+        picture = Picture(header, pixels.copy())
+        if box is not None:
+            layer = state.layers.get(header.source)
+            repeat = layer is not None and layer.picture.header.order_key == header.order_key
+            state.layers[header.source] = Layer(box, layer.picture if repeat and layer else picture, time.monotonic())
+        else:
+            repeat = state.main is not None and state.main.header == header
+            state.main = state.main if repeat else picture
+        if repeat:
             self.metrics["repeats"].inc()
             return []
-        state.add(Picture(header, pixels.copy()))
-        self.accepted_last = True
+        state.seen[header.source] = header.order_key
+        self.accepted_last, self.accepted_display = state.compose(), state
+        return self._answer_all(state)
+
+    def expire(self, now: float) -> list[list[bytes]]:
+        """Regions whose source stopped give their place back to the main picture."""
+        return [packet for state in self.displays.values() if state.expire(now) for packet in self._answer_all(state)]
+
+    def _answer_all(self, state: DisplayState) -> list[list[bytes]]:
         return [packet for board in list(state.waiting) for packet in self._try_answer(state, board)]
 
-    def _reject_reason(self, header: FrameHeader, state: DisplayState | None) -> str | None:
+    def _reject_reason(self, header: FrameHeader, state: DisplayState | None, box: Box | None) -> str | None:
         if state is None:
             return "unknown_display"
         if header.pixel_format != PixelFormat.RGB565:
             return "wrong_format"
-        if (header.width, header.height) != state.display.panel_size:
+        size = (box.w, box.h) if box else state.display.panel_size
+        if (header.width, header.height) != size:
             return "wrong_size"
-        if header.source != state.choice.active:
+        if box is None and header.source != state.choice.active:
             return "inactive_source"
-        latest = state.latest
-        if latest and latest.header.source == header.source and header.order_key < latest.header.order_key:
+        seen = state.seen.get(header.source)
+        if seen is not None and header.order_key < seen:
             return "stale"
         return None
 
@@ -312,16 +395,16 @@ def loop(ctx: StageContext) -> None:
     published_at = 0.0
     while not ctx.stop.is_set():
         published_at = publish_showing(control, encoder, published, published_at)
+        out_of_band = encoder.expire(time.monotonic())
         ready = dict(poller.poll(int(PUBLISH_EVERY_S * 1000)))
-        out: list[list[bytes]] = []
+        out: list[list[bytes]] = out_of_band
         try:
             if demands in ready:
                 out += encoder.on_demand(demands.recv())
             if frames in ready:
-                parts = frames.recv_multipart(copy=False)
-                out += encoder.on_frame(parts)
+                out += encoder.on_frame(frames.recv_multipart(copy=False))
                 if tap is not None and encoder.accepted_last:
-                    tap.send_multipart(parts, flags=zmq.NOBLOCK, copy=False)
+                    tap.send_multipart(encoder.last_frame(), flags=zmq.NOBLOCK, copy=False)
         except (SchemaError, ValueError) as error:
             reason = error.reason if isinstance(error, SchemaError) else "bad_demand"
             encoder.metrics["dropped"].labels(reason).inc()

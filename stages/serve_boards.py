@@ -24,9 +24,12 @@ import numpy as np
 import zmq
 import zmq.asyncio
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from zeroconf import NonUniqueNameException
+from zeroconf.asyncio import AsyncZeroconf
 
 from common import protocol
 from common.config import Config, Display
+from common.discovery import SERVICE_TYPE, advertise
 from common.messages import Demand, FrameKey, PacketHeader, decode_packet, encode_demand
 from common.protocol import Encoding, Hello, ProtocolError
 from common.stage import StageContext, run_stage
@@ -395,6 +398,7 @@ async def serve(ctx: StageContext) -> None:
     ctx.log.info(
         "serving boards on %s:%d%s", cfg.host, cfg.port, f", legacy on {cfg.legacy.port}" if cfg.legacy else ""
     )
+    zeroconf = await advertise_safely(ctx)
     receive = asyncio.create_task(_receive_packets(packets, egress))
     while not ctx.stop.is_set():
         await asyncio.sleep(0.2)
@@ -403,7 +407,21 @@ async def serve(ctx: StageContext) -> None:
         server.close()
     for session in list(egress.sessions.values()):
         session.writer.close()  # each session then ends as "closed" and says goodbye to encode_damage
+    if zeroconf is not None:
+        await zeroconf.async_close()
     await asyncio.sleep(0.2)
+
+
+async def advertise_safely(ctx: StageContext) -> AsyncZeroconf | None:
+    """Boards can still use a configured host when mDNS cannot start, so that is a warning only."""
+    try:
+        zeroconf = await advertise(ctx.config)
+    except (OSError, ValueError, NonUniqueNameException) as error:
+        ctx.log.warning("not advertising over mDNS: %s", error)
+        return None
+    if zeroconf is not None:
+        ctx.log.info("advertising %s over mDNS", SERVICE_TYPE)
+    return zeroconf
 
 
 def legacy_handler(egress: Egress, legacy):

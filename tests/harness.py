@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import psutil
 import zmq
 
 from common.frames import decode_frame
@@ -107,7 +108,7 @@ host = "127.0.0.1"
 port = 0
 """
     if "[egress]" not in extra:
-        text += f'\n[egress]\nhost = "127.0.0.1"\nport = {ports.board}\n'
+        text += f'\n[egress]\nhost = "127.0.0.1"\nport = {ports.board}\nadvertise = false\n'
     path = directory / "tftstream.toml"
     path.write_text(text)
     return path
@@ -165,6 +166,11 @@ class Pipeline:
 
     def stop(self) -> None:
         if self.process.poll() is None:
+            # supervisord stops its programs one by one; signalling them all at once is much faster,
+            # and an exit on SIGTERM is an expected exit, so supervisord does not restart them.
+            for child in psutil.Process(self.process.pid).children():
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(child.pid, signal.SIGTERM)
             self.process.send_signal(signal.SIGTERM)
             try:
                 self.process.wait(timeout=20)
@@ -181,6 +187,7 @@ class Tap:
         self.order: list[tuple[str, int, int]] = []
         self.arrivals: dict[tuple[str, int, int], float] = {}  # key -> monotonic time it was accepted
         self.sources: dict[tuple[str, int, int], str] = {}  # key -> the source that drew it
+        self.by_capture: dict[int, tuple[str, int, int]] = {}  # capture time of the newest picture -> key
         self._stop = threading.Event()
         self._context = zmq.Context()
         self._sock = self._context.socket(zmq.SUB)
@@ -198,6 +205,7 @@ class Tap:
                 self.frames[key] = pixels.copy()
                 self.arrivals[key] = time.monotonic()
                 self.sources[key] = header.source
+                self.by_capture[header.captured_ns] = key
                 self.order.append(key)
 
     def by_seq(self, display: str, seq: int) -> list[np.ndarray]:
@@ -284,11 +292,16 @@ class DrivenSource:
         wait_for(tap_sees_a_frame, 20, "the tap receiving frames", interval=0.1)
 
     def show(self, rgb: np.ndarray) -> np.ndarray:
+        """The frame the display got from this picture (told apart by its capture time)."""
+        captured = time.time_ns()
         seq = self.sender.seq + 1
-        wait_for(lambda: self.sender.send(self.display, rgb) or self.sender.seq >= seq, 10, "the pipeline taking it")
-        seq = self.sender.seq
-        wait_for(lambda: self.tap.by_seq(self.display, seq), 10, f"frame {seq} at encode_damage")
-        return self.tap.by_seq(self.display, seq)[0]
+        wait_for(
+            lambda: self.sender.send(self.display, rgb, captured_ns=captured) or self.sender.seq >= seq,
+            10,
+            "the pipeline taking it",
+        )
+        wait_for(lambda: captured in self.tap.by_capture, 10, f"the frame of picture {seq} at encode_damage")
+        return self.tap.frames[self.tap.by_capture[captured]]
 
     def close(self) -> None:
         self._context.destroy(linger=0)

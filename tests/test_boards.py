@@ -38,6 +38,7 @@ def pipeline(tmp_path_factory):
 [egress]
 host = "127.0.0.1"
 port = {ports.board}
+advertise = false
 token = "{TOKEN}"
 keepalive_ms = 500
 timeout_ms = 2000

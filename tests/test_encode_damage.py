@@ -242,6 +242,11 @@ def dropped(registry: CollectorRegistry, reason: str) -> float | None:
     return registry.get_sample_value("tftstream_encode_damage_dropped_total", {"reason": reason})
 
 
+def key(encoder: DamageEncoder, n: int) -> tuple[int, int]:
+    """The key of the display's n-th frame: encode_damage numbers the frames it composes."""
+    return (encoder.displays["main"].epoch, n)
+
+
 def picture(value: int) -> np.ndarray:
     return np.full((HEIGHT, WIDTH), value, np.uint16)
 
@@ -249,7 +254,7 @@ def picture(value: int) -> np.ndarray:
 def test_demand_without_a_frame_waits_and_the_first_frame_answers_it_in_full(encoder: DamageEncoder) -> None:
     assert encoder.on_demand(ask()) == []
     header, payload = answer(encoder.on_frame(frame(picture(0x1234), seq=1)))
-    assert (header.board, header.key, header.seq) == ("b1", (1, 1), 1)
+    assert (header.board, header.key, header.seq) == ("b1", key(encoder, 1), 1)
     board = board_showing(payload, WIDTH, HEIGHT, BOTH, 16384, big_endian=True)
     np.testing.assert_array_equal(board.framebuffer, picture(0x1234))
 
@@ -259,7 +264,7 @@ def test_demand_having_nothing_gets_the_whole_newest_frame(encoder: DamageEncode
     encoder.on_frame(frame(first, seq=1))
     encoder.on_frame(frame(second, seq=2))
     header, payload = answer(encoder.on_demand(ask(have=None)))
-    assert header.key == (1, 2)
+    assert header.key == key(encoder, 2)
     np.testing.assert_array_equal(board_showing(payload, WIDTH, HEIGHT, BOTH, 16384, True).framebuffer, second)
 
 
@@ -269,18 +274,18 @@ def test_demand_having_the_previous_frame_gets_only_the_damage(encoder: DamageEn
     new[5:7, 30:33] ^= 0xFFFF
     encoder.on_frame(frame(old, seq=1))
     encoder.on_frame(frame(new, seq=2))
-    header, payload = answer(encoder.on_demand(ask(have=(1, 1))))
-    assert header.key == (1, 2)
+    header, payload = answer(encoder.on_demand(ask(have=key(encoder, 1))))
+    assert header.key == key(encoder, 2)
     assert rect_headers(payload) == [(30, 5, 3, 2, Encoding.RAW)]
 
 
 def test_demand_having_the_newest_waits_and_is_answered_by_the_next_frame(encoder: DamageEncoder) -> None:
     encoder.on_frame(frame(picture(1), seq=1))
-    assert encoder.on_demand(ask(have=(1, 1), ticket=7)) == []
+    assert encoder.on_demand(ask(have=key(encoder, 1), ticket=7)) == []
     newer = picture(1)
     newer[HEIGHT - 1, WIDTH - 1] = 2
     header, payload = answer(encoder.on_frame(frame(newer, seq=2)))
-    assert (header.board, header.ticket, header.key, header.rects) == ("b1", 7, (1, 2), 1)
+    assert (header.board, header.ticket, header.key, header.rects) == ("b1", 7, key(encoder, 2), 1)
     assert rect_headers(payload) == [(WIDTH - 1, HEIGHT - 1, 1, 1, Encoding.RAW)]
 
 
@@ -292,8 +297,8 @@ def test_answer_echoes_the_ticket_of_the_demand_it_answers(encoder: DamageEncode
 
 def test_every_waiting_board_is_answered_once_by_a_new_frame(encoder: DamageEncoder) -> None:
     encoder.on_frame(frame(picture(1), seq=1))
-    encoder.on_demand(ask("b1", have=(1, 1)))
-    encoder.on_demand(ask("b2", have=(1, 1)))
+    encoder.on_demand(ask("b1", have=key(encoder, 1)))
+    encoder.on_demand(ask("b2", have=key(encoder, 1)))
     boards = sorted(decode_packet(p)[0].board for p in encoder.on_frame(frame(picture(2), seq=2)))
     assert boards == ["b1", "b2"]
     assert encoder.on_frame(frame(picture(3), seq=3)) == []  # nobody asked again
@@ -301,8 +306,8 @@ def test_every_waiting_board_is_answered_once_by_a_new_frame(encoder: DamageEnco
 
 def test_board_that_is_gone_is_forgotten(encoder: DamageEncoder) -> None:
     encoder.on_frame(frame(picture(1), seq=1))
-    encoder.on_demand(ask(have=(1, 1)))
-    assert encoder.on_demand(ask(have=(1, 1), gone=True)) == []
+    encoder.on_demand(ask(have=key(encoder, 1)))
+    assert encoder.on_demand(ask(have=key(encoder, 1), gone=True)) == []
     assert encoder.on_frame(frame(picture(2), seq=2)) == []
 
 
@@ -313,18 +318,18 @@ def test_frame_older_than_the_newest_of_its_source_is_dropped_as_stale(
     assert encoder.on_frame(frame(picture(1), seq=1)) == []
     assert not encoder.accepted_last
     assert dropped(registry, "stale") == 1
-    assert answer(encoder.on_demand(ask()))[0].key == (1, 2)
+    assert answer(encoder.on_demand(ask()))[0].key == key(encoder, 1)  # the only frame it made
 
 
 def test_refresh_of_the_newest_frame_is_a_repeat_that_answers_nobody(
     encoder: DamageEncoder, registry: CollectorRegistry
 ) -> None:
     encoder.on_frame(frame(picture(1), seq=1))
-    encoder.on_demand(ask(have=(1, 1)))
+    encoder.on_demand(ask(have=key(encoder, 1)))
     assert encoder.on_frame(frame(picture(1), seq=1)) == []
     assert registry.get_sample_value("tftstream_encode_damage_repeats_total") == 1
     assert dropped(registry, "stale") == 0
-    assert answer(encoder.on_frame(frame(picture(2), seq=2)))[0].key == (1, 2)  # the board still waits
+    assert answer(encoder.on_frame(frame(picture(2), seq=2)))[0].key == key(encoder, 2)  # the board still waits
 
 
 @pytest.mark.parametrize(
@@ -349,9 +354,9 @@ def test_restarted_source_with_a_newer_epoch_and_seq_from_one_is_accepted(
     encoder: DamageEncoder, registry: CollectorRegistry
 ) -> None:
     encoder.on_frame(frame(picture(1), seq=900, epoch=100))
-    encoder.on_demand(ask(have=(100, 900)))
+    encoder.on_demand(ask(have=key(encoder, 1)))
     header, payload = answer(encoder.on_frame(frame(picture(2), seq=1, epoch=200)))
-    assert (header.key, header.seq) == ((200, 1), 1)
+    assert (header.key, header.seq) == (key(encoder, 2), 2)
     assert dropped(registry, "stale") == 0
 
 
