@@ -15,6 +15,7 @@ import socket
 import subprocess
 import threading
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,6 +72,9 @@ profile = "panel"
 """
 
 
+PATTERN_DISPLAY = DEFAULT_DISPLAYS.replace('source = "cpu_monitor"', 'source = "pattern"')  # a DrivenSource's
+
+
 def write_config(directory: Path, ports: Ports, displays: str = DEFAULT_DISPLAYS, extra: str = "") -> Path:
     """A complete config like the shipped one, with this test's ports; `extra` adds TOML tables."""
     endpoints = "\n".join(f'{k} = "{v}"' for k, v in ports.endpoints.items())
@@ -112,6 +116,38 @@ port = 0
     path = directory / "tftstream.toml"
     path.write_text(text)
     return path
+
+
+def stop_process(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 10) -> None:
+    """Signal a process and wait for it; kill it if it does not go within `timeout`."""
+    if process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+class Daemon:
+    """A process on loopback whose output goes to `log`."""
+
+    def __init__(self, argv: list, log: Path, env: dict[str, str] | None = None) -> None:
+        with log.open("ab") as out:
+            self.process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
+        self.log = log
+
+    def http_ready(self, port: int, path: str) -> bool:
+        """True once it answers `path` with 200; fails the test if it exited."""
+        assert self.process.poll() is None, f"exited: {self.log.read_text()[-2000:]}"
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=1) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        stop_process(self.process, sig)
 
 
 class Pipeline:
@@ -171,12 +207,7 @@ class Pipeline:
             for child in psutil.Process(self.process.pid).children():
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(child.pid, signal.SIGTERM)
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, timeout=20)
 
 
 class Tap:

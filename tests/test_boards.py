@@ -16,17 +16,19 @@ import numpy as np
 import pytest
 
 from common import protocol
-from tests.harness import BoardThread, DrivenSource, Pipeline, Ports, Tap, board_options, wait_for, write_config
+from tests.harness import (
+    PATTERN_DISPLAY,
+    BoardThread,
+    DrivenSource,
+    Pipeline,
+    Ports,
+    Tap,
+    board_options,
+    wait_for,
+    write_config,
+)
 
 TOKEN = "s3cret"
-DISPLAYS = """
-[[displays]]
-name = "main"
-width = 320
-height = 240
-source = "pattern"
-profile = "panel"
-"""
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +49,7 @@ port = {ports.legacy}
 display = "main"
 chunk_bytes = 8192
 """
-    write_config(directory, ports, DISPLAYS, extra)
+    write_config(directory, ports, PATTERN_DISPLAY, extra)
     pipe = Pipeline(directory)
     tap = Tap(ports.endpoints["tap"])
     source = DrivenSource(ports.endpoints["sources"], tap)

@@ -18,7 +18,7 @@ import pytest
 
 from common.capture import Rect, error_picture
 from common.rgb565 import pack_rgb565
-from tests.harness import REPO, BoardThread, Pipeline, Ports, board_options, wait_for, write_config
+from tests.harness import REPO, BoardThread, Pipeline, Ports, board_options, stop_process, wait_for, write_config
 from tests.xscene import Scene, Xvfb, quadrants
 
 BOX = Rect(40, 30, 320, 240)
@@ -83,13 +83,7 @@ class StageProcess:
         return self.log_path.read_text()
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
 
 
 @dataclass

@@ -24,7 +24,7 @@ import pytest
 
 from common import protocol
 from common.config import STAGES, load
-from tests.harness import REPO, BoardThread, Pipeline, Ports, board_options, free_port, wait_for, write_config
+from tests.harness import REPO, BoardThread, Daemon, Pipeline, Ports, board_options, free_port, wait_for, write_config
 
 SCRAPE_CONFIG = REPO / "monitoring" / "prometheus.yml"
 DASHBOARD = REPO / "monitoring" / "grafana-dashboard.json"
@@ -143,18 +143,15 @@ class Prometheus:
         self.port = free_port()
         config = directory / "prometheus.yml"
         config.write_text(config_text)
-        self.log_path = directory / "prometheus.log"
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                [
-                    PROMETHEUS,
-                    f"--config.file={config}",
-                    f"--storage.tsdb.path={directory / 'data'}",
-                    f"--web.listen-address=127.0.0.1:{self.port}",
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+        self.daemon = Daemon(
+            [
+                PROMETHEUS,
+                f"--config.file={config}",
+                f"--storage.tsdb.path={directory / 'data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+            ],
+            directory / "prometheus.log",
+        )
 
     def get(self, path: str, **params: str) -> dict:
         url = f"http://127.0.0.1:{self.port}{path}?{urllib.parse.urlencode(params)}"
@@ -162,12 +159,7 @@ class Prometheus:
             return json.load(response)
 
     def ready(self) -> bool:
-        assert self.process.poll() is None, f"prometheus exited: {self.log_path.read_text()[-2000:]}"
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/-/ready", timeout=1) as response:
-                return response.status == 200
-        except OSError:
-            return False
+        return self.daemon.http_ready(self.port, "/-/ready")
 
     def query(self, expr: str) -> list[dict]:
         """The instant vector `expr` evaluates to now; a query Prometheus refuses fails the test."""
@@ -177,13 +169,7 @@ class Prometheus:
             raise AssertionError(f"Prometheus refused {expr!r}: {error.read().decode()}") from None
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        self.daemon.stop()
 
 
 @dataclasses.dataclass

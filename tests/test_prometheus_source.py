@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +31,7 @@ from common.rgb565 import expand_rgb565, pack_rgb565
 from docs import make_snapshots
 from stages import draw_prometheus
 from stages.draw_prometheus import MIN_CELL_H, MIN_CELL_W, PrometheusPainter, dash_layout, grid, page
-from tests.harness import REPO, free_port, wait_for
+from tests.harness import REPO, Daemon, free_port, wait_for
 
 SIZES = [(320, 240), (240, 240), (160, 128)]
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
@@ -369,33 +368,6 @@ def test_snapshots_cover_every_source_at_every_size(tmp_path: Path) -> None:
 # ---- A real Prometheus scraping a real node_exporter
 
 
-class Daemon:
-    """A process on loopback whose output goes to `log`; stop() kills it and waits."""
-
-    def __init__(self, argv: list[str], log: Path) -> None:
-        with log.open("ab") as out:
-            self.process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
-        self.log = log
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-
-def ready(port: int, path: str, daemon: Daemon) -> bool:
-    assert daemon.process.poll() is None, f"exited: {daemon.log.read_text()[-2000:]}"
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=1) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
 @dataclass
 class Live:
     directory: Path
@@ -412,7 +384,7 @@ class Live:
             ],
             self.directory / "prometheus.log",
         )
-        wait_for(lambda: ready(self.port, "/-/ready", self.prometheus), 20, "Prometheus ready", interval=0.1)
+        wait_for(lambda: self.prometheus.http_ready(self.port, "/-/ready"), 20, "Prometheus ready", interval=0.1)
 
 
 @pytest.fixture(scope="module")
@@ -428,7 +400,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     )
     live = Live(directory, free_port(), None)  # type: ignore[arg-type]
     try:
-        wait_for(lambda: ready(exporter_port, "/metrics", exporter), 10, "node_exporter serving", interval=0.1)
+        wait_for(lambda: exporter.http_ready(exporter_port, "/metrics"), 10, "node_exporter serving", interval=0.1)
         live.start_prometheus()
         yield live
     finally:

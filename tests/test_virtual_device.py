@@ -12,16 +12,18 @@ from PIL import Image
 
 from common.rgb565 import expand_rgb565
 from devices.virtual_displays import VIRTUAL_DEVICE
-from tests.harness import REPO, BoardThread, DrivenSource, Pipeline, Ports, Tap, board_options, wait_for, write_config
-
-DISPLAYS = """
-[[displays]]
-name = "main"
-width = 320
-height = 240
-source = "pattern"
-profile = "panel"
-"""
+from tests.harness import (
+    PATTERN_DISPLAY,
+    REPO,
+    BoardThread,
+    DrivenSource,
+    Pipeline,
+    Ports,
+    Tap,
+    board_options,
+    wait_for,
+    write_config,
+)
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +40,7 @@ def device_binary():
 def pipeline(tmp_path_factory, device_binary):
     directory = tmp_path_factory.mktemp("device")
     ports = Ports()
-    write_config(directory, ports, DISPLAYS, "[sources.pattern]\n")
+    write_config(directory, ports, PATTERN_DISPLAY, "[sources.pattern]\n")
     pipe = Pipeline(directory)
     tap = Tap(ports.endpoints["tap"])
     source = DrivenSource(ports.endpoints["sources"], tap)

@@ -19,6 +19,7 @@ from Xlib.display import Display
 from Xlib.xobject.drawable import Window
 
 from common.capture import Rect
+from tests.harness import stop_process
 
 SCREEN = (640, 480)
 RED, GREEN, BLUE, WHITE, YELLOW = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255), (255, 255, 0)
@@ -50,13 +51,7 @@ class Xvfb:
         self.name = f":{number}"
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
 
 
 def _read_line(fd: int, timeout: float) -> bytes:
