@@ -3,6 +3,7 @@ a busy pipeline drops and counts instead of blocking. Over a real PUSH/PULL pair
 
 from __future__ import annotations
 
+import sys
 import time
 
 import numpy as np
@@ -10,8 +11,10 @@ import pytest
 import zmq
 from prometheus_client import CollectorRegistry
 
+from common.control import Showing, encode_showing
 from common.frames import PixelFormat, decode_frame
 from common.source import FrameSender
+from tests.harness import Daemon, Ports, write_config
 
 
 @pytest.fixture
@@ -96,3 +99,37 @@ def test_a_busy_pipeline_drops_the_picture_and_counts_it_without_blocking(contex
     while pull.poll(200):
         seqs.append(decode_frame(pull.recv_multipart())[0].seq)
     assert seqs == list(range(1, len(seqs) + 1))  # a dropped picture does not use up a seq
+
+
+def test_a_source_draws_only_while_a_board_waits_for_a_display_that_shows_it(tmp_path, context):
+    """Nobody watching costs nothing: encode_damage's control messages start and stop the drawing."""
+    ports = Ports()
+    config = write_config(tmp_path, ports)
+    frames = context.socket(zmq.PULL)
+    frames.bind(ports.endpoints["sources"])
+    control = context.socket(zmq.PUB)
+    control.bind(ports.endpoints["control"])
+    source = Daemon([sys.executable, "-m", "stages.draw_cpu_monitor", "--config", str(config)], tmp_path / "log")
+
+    def tell(showing: Showing) -> None:
+        control.send_multipart(encode_showing(showing))
+
+    def frames_within(seconds: float, showing: Showing) -> int:
+        count, deadline = 0, time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            tell(showing)
+            while frames.poll(100):
+                frames.recv_multipart()
+                count += 1
+        return count
+
+    try:
+        assert frames.poll(20_000), "no frame before any control message: the configured display wants it"
+        watched, idle = Showing("main", "cpu_monitor", 1), Showing("main", "cpu_monitor", 0)
+        frames_within(1.0, idle)  # let the change take effect and drain what was in flight
+        assert frames_within(1.5, idle) == 0
+        assert frames_within(1.5, watched) > 0
+        frames_within(1.0, Showing("main", "bios_screen", 1))
+        assert frames_within(1.5, Showing("main", "bios_screen", 1)) == 0
+    finally:
+        source.stop()
