@@ -12,40 +12,19 @@ figures and measured apart: a frame makes three large hops (source, gather, colo
 from __future__ import annotations
 
 import argparse
-import itertools
-import os
-import platform
-import random
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from pathlib import Path
 
-import cpuinfo
 import numpy as np
-import PIL
-import psutil
 import zmq
-from prometheus_client import CollectorRegistry
 
-from common import protocol
-from common.config import BUILTIN_SOURCES, Config, load
-from common.frames import decode_frame, encode_frame
-from common.messages import Demand, decode_packet, encode_demand
-from common.source import FrameSender, Painter
-from stages.correct_color import correct_frame, make_correctors
-from stages.draw_bios_screen import BiosScreenPainter, Device
-from stages.draw_cpu_monitor import CpuMonitorPainter, CpuSample
-from stages.encode_damage import DamageEncoder, make_metrics
+from bench.baselines import Original
+from bench.pipeline import Pipeline, machine
+from bench.workloads import SEED, bios_screen, cpu_monitor
+from common.config import BUILTIN_SOURCES
+from common.source import Painter
 
-SEED = 2024
-CORES = 8
-BOARD_MAX_BODY = 16384  # what the reference board offers in its HELLO
-LEGACY_CHUNK, LEGACY_HEADER = 8192, 12  # the original design: 12-byte header per 8 KB chunk of raw RGB565
 STAGES = {
     "draw": "draw     painter.update + draw",
     "send": "send     FrameSender.send (to RGB, compare, encode_frame)",
@@ -56,15 +35,6 @@ STAGES = {
 }
 
 
-class Collect:
-    """Stands in for the source's PUSH socket: keeps the last message instead of sending it."""
-
-    parts: list | None = None
-
-    def send_multipart(self, parts: list, flags: int = 0, copy: bool = True) -> None:
-        self.parts = parts
-
-
 @dataclass
 class Run:
     cpu_ms: list[dict[str, float]] = field(default_factory=list)  # per frame drawn: stage -> CPU ms
@@ -73,100 +43,26 @@ class Run:
     rects: list[int] = field(default_factory=list)
     unchanged: int = 0  # frames FrameSender skipped as identical to the previous one
 
-    @contextmanager
-    def timed(self, stage: str) -> Iterator[None]:
-        start = time.process_time()
-        yield
-        self.cpu_ms[-1][stage] = (time.process_time() - start) * 1000
-
     def stage_ms(self, stage: str) -> list[float]:
         return [frame[stage] for frame in self.cpu_ms if stage in frame]
 
 
-def cpu_walk(seed: int, cores: int = CORES) -> Callable[[], CpuSample]:
-    """A sampler whose per-core loads and frequency take seeded random steps."""
-    rng = random.Random(seed)
-    loads = [rng.uniform(0, 100) for _ in range(cores)]
-    freq = [3000.0]
-
-    def sample() -> CpuSample:
-        loads[:] = [min(100.0, max(0.0, v + rng.gauss(0, 10))) for v in loads]
-        freq[0] = min(4800.0, max(800.0, freq[0] + rng.gauss(0, 150)))
-        return CpuSample(tuple(round(v, 1) for v in loads), sum(loads) / cores, round(freq[0], -1))
-
-    return sample
-
-
-def ticking_clock(start: datetime) -> Callable[[], datetime]:
-    ticks = itertools.count()
-    return lambda: start + timedelta(seconds=next(ticks))
-
-
 def make_painter(source: str) -> Painter:
-    if source == "cpu_monitor":
-        return CpuMonitorPainter(sampler=cpu_walk(SEED), cpu_name="Bench CPU 9000")
-    devices = (Device("Disk", "/dev/nvme0n1p2 ext4"), Device("NIC", "eth0"), Device("NIC", "wlan0"))
-    clock = ticking_clock(datetime(2024, 1, 1, 23, 59, 30))
-    return BiosScreenPainter(clock=clock, cpu_name="Bench CPU 9000", memory_bytes=16 << 30, devices=devices)
-
-
-def original_bytes(old: np.ndarray | None, new: np.ndarray) -> int:
-    """One bounding rectangle of every changed pixel, raw RGB565, a 12-byte header per 8 KB chunk."""
-    changed = np.ones(new.shape, bool) if old is None else old != new
-    if not changed.any():
-        return 0
-    ys, xs = np.flatnonzero(changed.any(axis=1)), np.flatnonzero(changed.any(axis=0))
-    raw = 2 * int(ys[-1] - ys[0] + 1) * int(xs[-1] - xs[0] + 1)
-    return raw + LEGACY_HEADER * -(-raw // LEGACY_CHUNK)
-
-
-def demand(source: str, have: tuple[int, int] | None, ticket: int) -> bytes:
-    return encode_demand(Demand("bench", ticket, source, have, protocol.ALL_ENCODINGS, BOARD_MAX_BODY))
-
-
-def bench_config(source: str, width: int, height: int) -> Config:
-    """One display showing `source` with the default profile (dither, big-endian); defaults for the rest."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder, "bench.toml")
-        path.write_text(f'[[displays]]\nname = "{source}"\nwidth = {width}\nheight = {height}\nsource = "{source}"\n')
-        return load(path)
+    return cpu_monitor() if source == "cpu_monitor" else bios_screen()
 
 
 def run_source(source: str, frames: int, width: int, height: int) -> Run:
-    config = bench_config(source, width, height)
-    encoder = DamageEncoder(config, make_metrics(CollectorRegistry()))
-    correctors = make_correctors(config.displays)
-    painter, sock = make_painter(source), Collect()
-    sender = FrameSender(source, sock, refresh_s=1e9, registry=CollectorRegistry())  # type: ignore[arg-type]
-    encoder.on_demand(demand(source, None, 0))  # the board connects and waits for its first frame
-    run, previous = Run(), None
-    for ticket in range(1, frames + 1):
-        run.cpu_ms.append({})
-        with run.timed("draw"):
-            painter.update()
-            image = painter.draw(width, height)
-        with run.timed("send"):
-            sent = sender.send(source, image)
-        if not sent or sock.parts is None:
+    pipeline, painter, original = Pipeline(source, width, height), make_painter(source), Original()
+    run = Run()
+    for _ in range(frames):
+        step = pipeline.step(painter)
+        run.cpu_ms.append(step.cpu_ms)
+        if step.wire is None or step.rgb is None:
             run.unchanged += 1
             continue
-        parts = sock.parts
-        with run.timed("gather"):
-            decode_frame(parts)
-        with run.timed("correct"):
-            header, values = correct_frame(correctors, parts)
-            parts = encode_frame(header, values)
-        with run.timed("damage"):
-            (packet,) = encoder.on_frame(parts)  # answers the waiting board
-            have = decode_packet(packet)[0].key
-            encoder.on_demand(demand(source, have, ticket))  # it asks again, having this frame
-        with run.timed("egress"):
-            answer, payload = decode_packet(packet)
-            data = protocol.frame_begin(answer.seq) + payload + protocol.frame_end(answer.seq)
-        run.wire.append(len(data))
-        run.rects.append(answer.rects)
-        run.original.append(original_bytes(previous, values))
-        previous = values
+        run.wire.append(len(step.wire))
+        run.rects.append(step.rects)
+        run.original.append(original.frame(step.rgb)[0])
     return run
 
 
@@ -193,19 +89,6 @@ def zmq_hop(nbytes: int, count: int) -> tuple[list[float], list[float]]:
         context.destroy(linger=0)
 
 
-def machine() -> str:
-    try:
-        brand = str(cpuinfo.get_cpu_info().get("brand_raw", ""))
-    except Exception:  # cpuinfo fails in platform-specific ways; the name is only a label
-        brand = ""
-    return (
-        f"{brand or platform.processor() or platform.machine()}, {os.cpu_count()} logical / "
-        f"{psutil.cpu_count(logical=False)} physical cores, {platform.system()} {platform.machine()}\n"
-        f"Python {platform.python_version()}, numpy {np.__version__}, Pillow {PIL.__version__}, "
-        f"pyzmq {zmq.__version__}, libzmq {zmq.zmq_version()}"
-    )
-
-
 def ms(values: list[float]) -> str:
     if not values:
         return f"{'-':>8}{'-':>8}"
@@ -225,7 +108,7 @@ def print_bytes(run: Run) -> None:
     print(f"\n{'bytes per frame':34}{'first':>10}{'mean':>10}{'p50':>10}{'p95':>10}")
     for label, values in (
         ("tftstream v1 (damage, RAW/RUNS)", run.wire),
-        ("original (bounding box, raw)", run.original),
+        ("original (threshold, bbox, raw)", run.original),
     ):
         rest = values[1:] or [0]
         stats = (np.mean(rest), np.percentile(rest, 50), np.percentile(rest, 95))

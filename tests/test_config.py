@@ -18,7 +18,7 @@ SHIPPED = REPO / "tftstream.toml"
 
 def test_the_shipped_config_loads():
     config = load(SHIPPED)
-    assert [d.name for d in config.displays] == ["main", "side"]
+    assert [d.name for d in config.displays] == ["main", "side", "square"]  # the firmware envs' names
     assert config.display("main").panel_size == (320, 240)
     assert config.egress.port == 7878 and config.egress.legacy is None
 
