@@ -1,0 +1,153 @@
+"""Reproducible picture sequences for the link bench, drawn once before the run and then played in a loop.
+
+- `dashboard`: the CPU monitor painter fed a seeded random walk of 8 cores' loads and frequency,
+  a new sample every picture: bars, the big percentage and the history graph move every frame.
+- `terminal`: a log scrolling in a 11 px monospace terminal, antialiased text as a screen grab has
+  it: 8 characters appear per picture, a finished line scrolls the screen one row (10 lines/s at
+  60 pictures/s), so one picture in ~6 changes nearly every row and the rest change a few glyphs.
+- `full_motion`: a moving colour gradient under fresh noise: every pixel changes every picture,
+  the worst case (no damage to skip, nothing RUNS can shorten).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from common.drawing import font
+from common.rgb565 import snap_colour
+from stages.draw_cpu_monitor import CpuMonitorPainter, CpuSample
+
+WIDTH, HEIGHT = 320, 240
+SEED = 2024
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    name: str
+    frames: tuple[np.ndarray, ...]  # uint8 RGB (HEIGHT, WIDTH, 3), distinct neighbours, played in a loop
+
+
+def cpu_walk(seed: int, cores: int = 8) -> Callable[[], CpuSample]:
+    """A sampler whose per-core loads and frequency take seeded random steps."""
+    rng = random.Random(seed)
+    loads = [rng.uniform(0, 100) for _ in range(cores)]
+    freq = [3000.0]
+
+    def sample() -> CpuSample:
+        loads[:] = [min(100.0, max(0.0, v + rng.gauss(0, 10))) for v in loads]
+        freq[0] = min(4800.0, max(800.0, freq[0] + rng.gauss(0, 150)))
+        return CpuSample(tuple(round(v, 1) for v in loads), sum(loads) / cores, round(freq[0], -1))
+
+    return sample
+
+
+def dashboard(count: int = 240) -> Workload:
+    painter = CpuMonitorPainter(sampler=cpu_walk(SEED), cpu_name="Bench CPU 9000")
+    frames = []
+    for _ in range(count):
+        painter.update()
+        frames.append(np.asarray(painter.draw(WIDTH, HEIGHT).convert("RGB")))
+    return Workload("dashboard", tuple(frames))
+
+
+TERM_BACKGROUND = snap_colour((12, 12, 16))
+TERM_TEXT = snap_colour((200, 200, 200))
+TERM_TIME = snap_colour((110, 130, 160))
+TERM_LEVELS = {
+    "INFO": snap_colour((90, 200, 110)),
+    "WARN": snap_colour((230, 190, 60)),
+    "ERROR": snap_colour((240, 80, 70)),
+    "DEBUG": snap_colour((120, 120, 130)),
+}
+WORDS = (
+    *("connect", "frame", "board", "ack", "window", "demand", "encode", "damage", "rect", "runs", "raw", "flush"),
+    *("queue", "retry", "socket", "worker", "gamma", "dither", "sample", "render", "cache", "miss", "hit"),
+    *("latency", "timeout", "ok", "done", "start", "stop", "bytes", "pixels"),
+)
+
+
+def _log_lines(count: int, columns: int) -> list[list[tuple[str, tuple[int, int, int]]]]:
+    """Seeded log lines as coloured segments, each at most `columns` characters."""
+    rng = random.Random(SEED)
+    lines = []
+    for i in range(count):
+        level = rng.choices(list(TERM_LEVELS), weights=(70, 15, 5, 10))[0]
+        stamp = f"12:{(i // 600) % 60:02d}:{(i // 10) % 60:02d}.{(i * 97) % 1000:03d} "
+        words = " ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 8)))
+        text = f"{rng.choice(('egress', 'damage', 'color', 'gather'))}: {words}"
+        room = columns - len(stamp) - len(level) - 1
+        lines.append([(stamp, TERM_TIME), (level + " ", TERM_LEVELS[level]), (text[:room], TERM_TEXT)])
+    return lines
+
+
+def _mono_font(size: int) -> ImageFont.FreeTypeFont:
+    try:
+        return ImageFont.truetype("DejaVuSansMono.ttf", size)
+    except OSError:  # not installed: the built-in font is proportional, good enough for a load figure
+        return font(size)
+
+
+def terminal(count: int = 360, chars_per_frame: int = 8) -> Workload:
+    mono = _mono_font(11)
+    advance = mono.getlength("M")
+    row = 13
+    rows, columns = HEIGHT // row, int(WIDTH // advance) - 1
+    lines = _log_lines(count, columns)
+    screen: list[list[tuple[str, tuple[int, int, int]]]] = lines[:rows]  # starts full: it scrolls at once
+    next_line, typed = rows, 0
+    frames = []
+    for _ in range(count):
+        current = lines[next_line % len(lines)]
+        length = sum(len(text) for text, _ in current)
+        typed = min(length, typed + chars_per_frame)
+        if typed == chars_per_frame or typed == min(length, chars_per_frame):  # a new line: scroll one row
+            screen = [*screen[1:], []]
+        screen[-1] = _cut(current, typed)
+        frames.append(_draw_terminal(screen, mono, advance, row))
+        if typed == length:
+            next_line, typed = next_line + 1, 0
+    return Workload("terminal", tuple(frames))
+
+
+def _cut(segments: list[tuple[str, tuple[int, int, int]]], chars: int) -> list[tuple[str, tuple[int, int, int]]]:
+    out = []
+    for text, colour in segments:
+        if chars <= 0:
+            break
+        out.append((text[:chars], colour))
+        chars -= len(text)
+    return out
+
+
+def _draw_terminal(screen, mono: ImageFont.FreeTypeFont, advance: float, row: int) -> np.ndarray:
+    image = Image.new("RGB", (WIDTH, HEIGHT), TERM_BACKGROUND)
+    draw = ImageDraw.Draw(image)
+    for y, segments in enumerate(screen):
+        column = 0
+        for text, colour in segments:
+            draw.text((2 + column * advance, 1 + y * row), text, font=mono, fill=colour)
+            column += len(text)
+        if y == len(screen) - 1:  # the cursor
+            x = 2 + column * advance
+            draw.rectangle((x, 1 + y * row, x + advance - 1, y * row + row - 1), fill=TERM_TEXT)
+    return np.asarray(image)
+
+
+def full_motion(count: int = 60) -> Workload:
+    rng = np.random.default_rng(SEED)
+    y, x = np.mgrid[0:HEIGHT, 0:WIDTH]
+    frames = []
+    for i in range(count):
+        base = np.stack(((x + 4 * i) % 256, (y + 3 * i) % 256, ((x + y) // 2 + 5 * i) % 256), axis=-1)
+        noise = rng.integers(-24, 25, size=base.shape)
+        frames.append(np.clip(base + noise, 0, 255).astype(np.uint8))
+    return Workload("full-motion", tuple(frames))
+
+
+def all_workloads() -> dict[str, Workload]:
+    return {w.name: w for w in (dashboard(), terminal(), full_motion())}
