@@ -12,15 +12,14 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from bench.workloads import cpu_monitor
 from common.drawing import font
 from common.rgb565 import snap_colour
-from stages.draw_cpu_monitor import CpuMonitorPainter, CpuSample
 
 WIDTH, HEIGHT = 320, 240
 SEED = 2024
@@ -32,22 +31,8 @@ class Workload:
     frames: tuple[np.ndarray, ...]  # uint8 RGB (HEIGHT, WIDTH, 3), distinct neighbours, played in a loop
 
 
-def cpu_walk(seed: int, cores: int = 8) -> Callable[[], CpuSample]:
-    """A sampler whose per-core loads and frequency take seeded random steps."""
-    rng = random.Random(seed)
-    loads = [rng.uniform(0, 100) for _ in range(cores)]
-    freq = [3000.0]
-
-    def sample() -> CpuSample:
-        loads[:] = [min(100.0, max(0.0, v + rng.gauss(0, 10))) for v in loads]
-        freq[0] = min(4800.0, max(800.0, freq[0] + rng.gauss(0, 150)))
-        return CpuSample(tuple(round(v, 1) for v in loads), sum(loads) / cores, round(freq[0], -1))
-
-    return sample
-
-
 def dashboard(count: int = 240) -> Workload:
-    painter = CpuMonitorPainter(sampler=cpu_walk(SEED), cpu_name="Bench CPU 9000")
+    painter = cpu_monitor()
     frames = []
     for _ in range(count):
         painter.update()
