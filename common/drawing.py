@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import platform
 import re
+import threading
 from dataclasses import dataclass
 
 import cpuinfo
@@ -119,6 +120,19 @@ def tidy_cpu_name(raw: str) -> str:
     name = re.sub(r"\s*@.*$", "", name)
     name = re.sub(r"\b(CPU|Processor)\b", "", name)
     return " ".join(name.split()) or raw.strip()
+
+
+class CpuName:
+    """The CPU's brand string, looked up in the background: cpuinfo takes a second or two, and a
+    source's first picture should not wait for it. Until the lookup ends, `value` is a quick guess."""
+
+    def __init__(self, known: str | None = None) -> None:
+        self.value = known or tidy_cpu_name(platform.processor() or platform.machine() or "CPU")
+        if known is None:
+            threading.Thread(target=self._look_up, daemon=True).start()
+
+    def _look_up(self) -> None:
+        self.value = detect_cpu_name()
 
 
 def detect_cpu_name() -> str:

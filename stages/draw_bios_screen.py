@@ -21,8 +21,8 @@ from PIL import Image, ImageDraw, ImageFont
 from common.drawing import (
     MIN_FONT_PX,
     Box,
+    CpuName,
     Rgb,
-    detect_cpu_name,
     draw_text,
     em,
     font,
@@ -130,11 +130,11 @@ class BiosScreenPainter:
         devices: Sequence[Device] | None = None,
     ) -> None:
         self._clock = clock or datetime.now
-        self._cpu_name = cpu_name if cpu_name is not None else detect_cpu_name()
+        self._cpu_name = CpuName(cpu_name)
         self._memory_bytes = memory_bytes if memory_bytes is not None else psutil.virtual_memory().total
         self._devices = tuple(devices) if devices is not None else detect_devices()
         self._time_text = CLOCK_SAMPLES[1]  # until the first update()
-        self._statics: dict[tuple[int, int], Image.Image] = {}
+        self._statics: dict[tuple[int, int, str], Image.Image] = {}
         self._frame: tuple[tuple[int, int, str], Image.Image] | None = None
 
     def update(self) -> None:
@@ -154,7 +154,7 @@ class BiosScreenPainter:
     def _items(self, width: int, height: int) -> list[Device]:
         memory = f"{self._memory_bytes // 2**20}M OK"
         return [
-            Device("CPU", self._cpu_name),
+            Device("CPU", self._cpu_name.value),
             Device("Memory", memory),
             Device("Display", f"{width}x{height} TFT"),
             *self._devices,
@@ -162,9 +162,10 @@ class BiosScreenPainter:
 
     def _static(self, width: int, height: int) -> Image.Image:
         """Everything but the clock, drawn once per display size (a process serves a few sizes at most)."""
-        if (width, height) not in self._statics:
-            self._statics[width, height] = self._draw_static(width, height)
-        return self._statics[width, height]
+        key = (width, height, self._cpu_name.value)  # the name may arrive after the first picture
+        if key not in self._statics:
+            self._statics[key] = self._draw_static(width, height)
+        return self._statics[key]
 
     def _draw_static(self, width: int, height: int) -> Image.Image:
         lay = bios_layout(width, height)

@@ -18,9 +18,9 @@ from PIL import Image, ImageDraw, ImageFont
 
 from common.drawing import (
     Box,
+    CpuName,
     Rgb,
     body_font_size,
-    detect_cpu_name,
     draw_text,
     em,
     font,
@@ -193,7 +193,7 @@ class CpuMonitorPainter:
             sample_psutil()  # psutil's first non-blocking call only sets the baseline and reads 0 %
             sampler = sample_psutil
         self._sampler = sampler
-        self._name = cpu_name if cpu_name is not None else detect_cpu_name()
+        self._name = CpuName(cpu_name)
         self._latest: CpuSample | None = None
         self._history: deque[float] = deque(maxlen=max(2, history))
 
@@ -206,7 +206,7 @@ class CpuMonitorPainter:
         lay = cpu_layout(width, height, cores)
         image = Image.new("RGB", (width, height), BACKGROUND)
         draw = ImageDraw.Draw(image)
-        _draw_stats(draw, lay, self._name, self._latest)
+        _draw_stats(draw, lay, self._name.value, self._latest)
         if self._latest is not None:
             _draw_bars(draw, lay.bars, self._latest.per_core)
         _draw_graph(draw, lay.graph, self._history)
