@@ -26,7 +26,7 @@ import zmq
 
 from bench.link_workloads import Workload
 from common.frames import decode_frame
-from common.source import FrameSender
+from common.source import connect_sender
 from tests.harness import REPO, Pipeline
 
 VIRTUAL_DEVICE = REPO / "build" / "firmware" / "virtual_device"
@@ -78,11 +78,7 @@ class FrameFeeder:
     def __init__(self, endpoint: str, fps: float = 60.0, source: str = "pattern", display: str = "main") -> None:
         self.fps, self.display = fps, display
         self._context = zmq.Context()
-        sock = self._context.socket(zmq.PUSH)
-        sock.setsockopt(zmq.LINGER, 0)
-        sock.setsockopt(zmq.SNDHWM, 4)
-        sock.connect(endpoint)
-        self.sender = FrameSender(source, sock, refresh_s=0.5)
+        self.sender = connect_sender(self._context, endpoint, source, refresh_s=0.5, hwm=4)
         self.offered = self.taken = 0
         self._frames: tuple[np.ndarray, ...] = ()
         self._stop = threading.Event()

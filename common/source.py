@@ -77,6 +77,15 @@ class FrameSender:
         return True
 
 
+def connect_sender(context: zmq.Context, endpoint: str, name: str, refresh_s: float = 1.0, hwm: int = 2) -> FrameSender:
+    """A FrameSender on its own PUSH socket connected to gather_frames (a source outside supervisord)."""
+    sock = context.socket(zmq.PUSH)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.setsockopt(zmq.SNDHWM, hwm)
+    sock.connect(endpoint)
+    return FrameSender(name, sock, refresh_s)
+
+
 class AttachedSource:
     """Your own picture source, attached to a running pipeline (see examples/):
 
@@ -91,11 +100,7 @@ class AttachedSource:
     def __init__(self, name: str, config: str | Path = "tftstream.toml", refresh_s: float = 1.0) -> None:
         endpoint = load(config).endpoints.sources
         self._context = zmq.Context()
-        sock = self._context.socket(zmq.PUSH)
-        sock.setsockopt(zmq.LINGER, 0)
-        sock.setsockopt(zmq.SNDHWM, 2)
-        sock.connect(endpoint)
-        self._sender = FrameSender(name, sock, refresh_s)
+        self._sender = connect_sender(self._context, endpoint, name, refresh_s)
         self._lock = threading.Lock()
         self._closed = threading.Event()
         self._pictures: dict[str, Image.Image | np.ndarray] = {}

@@ -25,7 +25,7 @@ import psutil
 import zmq
 
 from common.frames import decode_frame
-from common.source import FrameSender
+from common.source import connect_sender
 from devices.reference_display import BoardOptions, ReferenceBoard
 
 REPO = Path(__file__).resolve().parent.parent
@@ -306,11 +306,7 @@ class DrivenSource:
     def __init__(self, endpoint: str, tap: Tap, name: str = "pattern", display: str = "main") -> None:
         self.tap, self.display = tap, display
         self._context = zmq.Context()
-        sock = self._context.socket(zmq.PUSH)
-        sock.setsockopt(zmq.LINGER, 0)
-        sock.setsockopt(zmq.SNDHWM, 4)
-        sock.connect(endpoint)
-        self.sender = FrameSender(name, sock, refresh_s=0.5)
+        self.sender = connect_sender(self._context, endpoint, name, refresh_s=0.5, hwm=4)
 
     def warm_up(self, shape: tuple[int, int, int] = (240, 320, 3)) -> None:
         """Distinct pictures until the tap, a late SUB joiner, has seen one."""
@@ -336,3 +332,20 @@ class DrivenSource:
 
     def close(self) -> None:
         self._context.destroy(linger=0)
+
+
+@contextlib.contextmanager
+def pattern_pipeline(directory: Path, ports: Ports, extra: str = "[sources.pattern]\n"):
+    """The pipeline with "main" showing a DrivenSource: yields (pipeline, tap, source)."""
+    write_config(directory, ports, PATTERN_DISPLAY, extra)
+    pipe = Pipeline(directory)
+    tap = Tap(ports.endpoints["tap"])
+    source = DrivenSource(ports.endpoints["sources"], tap)
+    try:
+        pipe.wait_running()
+        source.warm_up()
+        yield pipe, tap, source
+    finally:
+        source.close()
+        tap.close()
+        pipe.stop()

@@ -17,15 +17,11 @@ import pytest
 
 from common import protocol
 from tests.harness import (
-    PATTERN_DISPLAY,
     BoardThread,
-    DrivenSource,
-    Pipeline,
     Ports,
-    Tap,
     board_options,
+    pattern_pipeline,
     wait_for,
-    write_config,
 )
 
 TOKEN = "s3cret"
@@ -49,18 +45,8 @@ port = {ports.legacy}
 display = "main"
 chunk_bytes = 8192
 """
-    write_config(directory, ports, PATTERN_DISPLAY, extra)
-    pipe = Pipeline(directory)
-    tap = Tap(ports.endpoints["tap"])
-    source = DrivenSource(ports.endpoints["sources"], tap)
-    try:
-        pipe.wait_running()
-        source.warm_up()
+    with pattern_pipeline(directory, ports, extra) as (pipe, tap, source):
         yield pipe, ports, tap, source
-    finally:
-        source.close()
-        tap.close()
-        pipe.stop()
 
 
 def good_board(ports: Ports, **kw) -> BoardThread:

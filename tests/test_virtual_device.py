@@ -13,16 +13,12 @@ from PIL import Image
 from common.rgb565 import expand_rgb565
 from devices.virtual_displays import VIRTUAL_DEVICE
 from tests.harness import (
-    PATTERN_DISPLAY,
     REPO,
     BoardThread,
-    DrivenSource,
-    Pipeline,
     Ports,
-    Tap,
     board_options,
+    pattern_pipeline,
     wait_for,
-    write_config,
 )
 
 
@@ -40,18 +36,8 @@ def device_binary():
 def pipeline(tmp_path_factory, device_binary):
     directory = tmp_path_factory.mktemp("device")
     ports = Ports()
-    write_config(directory, ports, PATTERN_DISPLAY, "[sources.pattern]\n")
-    pipe = Pipeline(directory)
-    tap = Tap(ports.endpoints["tap"])
-    source = DrivenSource(ports.endpoints["sources"], tap)
-    try:
-        pipe.wait_running()
-        source.warm_up()
+    with pattern_pipeline(directory, ports) as (_, tap, source):
         yield directory, ports, tap, source
-    finally:
-        source.close()
-        tap.close()
-        pipe.stop()
 
 
 def png_equals(path, expected_rgb565: np.ndarray):
