@@ -9,6 +9,10 @@
 #include "error.h"
 #include "rect_writer.h"
 
+#ifndef TFT_RUNS_FILL_PIXELS
+#define TFT_RUNS_FILL_PIXELS 64
+#endif
+
 namespace tft {
 
 // RAW: w*h pixels. The payload size was checked against w*h before the first byte arrives.
@@ -25,10 +29,14 @@ class RawDecoder {
   bool has_carry_ = false;
 };
 
-// RUNS: `(count-1) u8, pixel u16` runs covering exactly w*h pixels.
+// RUNS: `(count-1) u8, pixel u16` runs covering exactly w*h pixels. Whole runs are read straight
+// from the piece (only a run split across pieces is gathered byte by byte); short runs are
+// expanded into a strip drawn with one push, long ones go to the display as fills.
 class RunsDecoder {
  public:
   static constexpr uint32_t kStripPixels = 128;  // pixels per display call when runs are short
+  static constexpr uint32_t kFillPixels = TFT_RUNS_FILL_PIXELS;  // runs this long or longer are filled
+  static_assert(kFillPixels >= 1 && kFillPixels <= kStripPixels + 1, "a short run must fit the strip");
 
   explicit RunsDecoder(RectWriter& out) : out_(out) {}
   void begin(uint32_t area);
@@ -40,14 +48,13 @@ class RunsDecoder {
   void flush();
 
  private:
-  Error emit_run();
+  bool emit_run(const uint8_t* run, uint32_t& missing, uint32_t& strip_count);
 
   RectWriter& out_;
-  uint32_t area_ = 0;
-  uint32_t covered_ = 0;  // pixels of the complete runs so far
+  uint32_t missing_ = 0;  // pixels of the rectangle no complete run has covered yet
   uint8_t run_[3] = {0, 0, 0};
   uint8_t run_fill_ = 0;
-  uint8_t strip_[2 * kStripPixels] = {};
+  uint16_t strip_[kStripPixels] = {};  // pixels in wire byte order
   uint32_t strip_count_ = 0;
 };
 

@@ -9,8 +9,13 @@ void RectWriter::begin(const Window& rect, PixelOrder order) {
   pos_ = 0;
 }
 
-void RectWriter::push(const uint8_t* pixels, uint32_t count) {
+void RectWriter::write(const uint8_t* pixels, uint32_t count, bool fill) {
   if (count > remaining()) count = remaining();
+  uint16_t rgb565 = 0;
+  if (fill && count > 0) {
+    rgb565 = order_ == PixelOrder::big_endian ? static_cast<uint16_t>(pixels[0] << 8 | pixels[1])
+                                              : static_cast<uint16_t>(pixels[1] << 8 | pixels[0]);
+  }
   while (count > 0) {
     const uint16_t row = static_cast<uint16_t>(pos_ / rect_.w);
     const uint16_t col = static_cast<uint16_t>(pos_ % rect_.w);
@@ -27,9 +32,13 @@ void RectWriter::push(const uint8_t* pixels, uint32_t count) {
       n = count < left_in_row ? count : left_in_row;
       window.w = static_cast<uint16_t>(n);
     }
-    display_.push_pixels(window, pixels, order_);
+    if (fill) {
+      display_.fill_rect(window, rgb565);
+    } else {
+      display_.push_pixels(window, pixels, order_);
+      pixels += 2 * n;
+    }
     pos_ += n;
-    pixels += 2 * n;
     count -= n;
   }
 }

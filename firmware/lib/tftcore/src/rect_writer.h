@@ -18,9 +18,15 @@ class RectWriter {
   uint32_t remaining() const { return area_ - pos_; }
   // Writes up to `count` pixels (2 bytes each); anything past the rectangle is dropped, so a
   // decoder bug can cost pixels but can never write outside the rectangle.
-  void push(const uint8_t* pixels, uint32_t count);
+  void push(const uint8_t* pixels, uint32_t count) { write(pixels, count, false); }
+  // Writes up to `count` copies of one pixel (2 bytes in the wire order) as filled windows: at
+  // most three (end of a row, whole rows, start of a row); clipped like push().
+  void fill(const uint8_t pixel[2], uint32_t count) { write(pixel, count, true); }
 
  private:
+  // push() (`fill` false) or fill() (true: `pixels` is the one pixel).
+  void write(const uint8_t* pixels, uint32_t count, bool fill);
+
   Display& display_;
   Window rect_{0, 0, 0, 0};
   PixelOrder order_ = PixelOrder::big_endian;
