@@ -6,6 +6,8 @@ Decoders raise ProtocolError with the codes the C++ core uses.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from common.protocol import Encoding, ProtocolError
@@ -21,12 +23,27 @@ def encode_raw(pixels: np.ndarray, big_endian: bool) -> bytes:
     return pixels.astype(_dtype(big_endian), copy=False).tobytes()
 
 
-def encode_runs(pixels: np.ndarray, big_endian: bool) -> bytes:
-    """Runs of equal pixels in row-major order, each `(count-1) u8, pixel u16`, at most 256 long."""
+class Runs(NamedTuple):
+    flat: np.ndarray  # the pixels, row-major
+    starts: np.ndarray  # index of each run's first pixel
+    lengths: np.ndarray
+    pieces: np.ndarray  # RUNS entries per run (a run longer than MAX_RUN takes several)
+
+    @property
+    def size(self) -> int:
+        return int(self.pieces.sum()) * 3
+
+
+def find_runs(pixels: np.ndarray) -> Runs:
     flat = np.ascontiguousarray(pixels).reshape(-1)
     starts = np.flatnonzero(np.concatenate(([True], flat[1:] != flat[:-1])))
     lengths = np.diff(np.append(starts, flat.size))
-    pieces = (lengths + MAX_RUN - 1) // MAX_RUN
+    return Runs(flat, starts, lengths, (lengths + MAX_RUN - 1) // MAX_RUN)
+
+
+def encode_runs(pixels: np.ndarray, big_endian: bool, runs: Runs | None = None) -> bytes:
+    """Runs of equal pixels in row-major order, each `(count-1) u8, pixel u16`, at most 256 long."""
+    flat, starts, lengths, pieces = runs if runs is not None else find_runs(pixels)
     # A run longer than MAX_RUN becomes full pieces followed by the remainder.
     run_of_piece = np.repeat(np.arange(lengths.size), pieces)
     piece_index = np.arange(run_of_piece.size) - np.repeat(np.cumsum(pieces) - pieces, pieces)
@@ -39,17 +56,15 @@ def encode_runs(pixels: np.ndarray, big_endian: bool) -> bytes:
 
 def runs_size(pixels: np.ndarray) -> int:
     """Bytes encode_runs would produce, without producing them."""
-    flat = pixels.reshape(-1)
-    starts = np.flatnonzero(np.concatenate(([True], flat[1:] != flat[:-1])))
-    lengths = np.diff(np.append(starts, flat.size))
-    return int(((lengths + MAX_RUN - 1) // MAX_RUN).sum()) * 3
+    return find_runs(pixels).size
 
 
 def encode_best(pixels: np.ndarray, big_endian: bool, allowed: frozenset[Encoding]) -> tuple[Encoding, bytes]:
-    """The smallest of the allowed encodings for this block of pixels."""
-    raw_size = pixels.size * 2
-    if Encoding.RUNS in allowed and runs_size(pixels) < raw_size:
-        return Encoding.RUNS, encode_runs(pixels, big_endian)
+    """The smallest of the allowed encodings for this block of pixels (its runs are found once)."""
+    if Encoding.RUNS in allowed:
+        runs = find_runs(pixels)
+        if runs.size < pixels.size * 2:
+            return Encoding.RUNS, encode_runs(pixels, big_endian, runs)
     return Encoding.RAW, encode_raw(pixels, big_endian)
 
 
