@@ -132,9 +132,6 @@ class Config:
     def display(self, name: str) -> Display | None:
         return next((d for d in self.displays if d.name == name), None)
 
-    def displays_showing(self, source: str) -> tuple[Display, ...]:
-        return tuple(d for d in self.displays if d.source == source)
-
 
 class Table:
     """Typed reads from one TOML table, each failure naming file, key and expected form."""

@@ -44,9 +44,6 @@ class Box:
         """The same rectangle as ImageDraw.rectangle() wants it."""
         return (self.left, self.top, self.right - 1, self.bottom - 1)
 
-    def contains(self, x: int, y: int) -> bool:
-        return self.left <= x < self.right and self.top <= y < self.bottom
-
 
 @functools.lru_cache(maxsize=64)
 def font(size: int) -> ImageFont.FreeTypeFont:
