@@ -194,6 +194,9 @@ class BoardSession:
         self.last_write = self.last_heard = time.monotonic()
         self.closed = asyncio.Event()
 
+    def keepalive_message(self) -> bytes:
+        return protocol.keepalive_from_server()
+
     def accept_message(self) -> bytes:
         return protocol.accept(
             protocol.Accept(
@@ -264,8 +267,11 @@ class BoardSession:
         self.shown = header.key
         self.ask()
 
+    def frame_bytes(self, header: PacketHeader, payload: bytes) -> bytes:
+        return protocol.frame_begin(header.seq) + payload + protocol.frame_end(header.seq)
+
     def send_frame(self, header: PacketHeader, payload: bytes) -> None:
-        data = protocol.frame_begin(header.seq) + payload + protocol.frame_end(header.seq)
+        data = self.frame_bytes(header, payload)
         self.write(data)
         self.egress.metrics["frames_sent"].inc()
         self.egress.metrics["bytes_sent"].inc(len(data))
@@ -312,8 +318,8 @@ class BoardSession:
                 return "unacknowledged", f"frame {self.in_flight[0].seq} unacknowledged for {self.timeout_s:.1f} s"
             if self.writer.transport.get_write_buffer_size() and now - self.last_write > self.timeout_s:
                 return "write_stalled", "board stopped reading"
-            if now - self.last_write > self.keepalive_s:
-                self.write(protocol.keepalive_from_server())
+            if now - self.last_write > self.keepalive_s and (keepalive := self.keepalive_message()):
+                self.write(keepalive)
             if len(self.in_flight) < self.window and now - self.asked_at > DEMAND_RETRY_S:
                 self.egress.demand(self.demand())
                 self.asked_at = now
@@ -337,11 +343,14 @@ class LegacySession(BoardSession):
     def accept_message(self) -> bytes:
         return b""
 
+    def keepalive_message(self) -> bytes:
+        return b""  # the original sketch would take it for a chunk header
+
+    def frame_bytes(self, header: PacketHeader, payload: bytes) -> bytes:
+        return legacy_chunks(payload, self.display.profile.big_endian)
+
     def send_frame(self, header: PacketHeader, payload: bytes) -> None:
-        data = legacy_chunks(payload, self.display.profile.big_endian)
-        self.write(data)
-        self.egress.metrics["frames_sent"].inc()
-        self.egress.metrics["bytes_sent"].inc(len(data))
+        super().send_frame(header, payload)
         asyncio.get_running_loop().create_task(self.drained(header.seq))
 
     async def drained(self, seq: int) -> None:
@@ -355,16 +364,6 @@ class LegacySession(BoardSession):
         while await self.reader.read(4096):
             pass  # the original sketch sends nothing we need
         return "closed", "legacy board closed"
-
-    async def tick_loop(self) -> tuple[str, str]:
-        while True:
-            await asyncio.sleep(DEMAND_RETRY_S / 2)
-            now = time.monotonic()
-            if self.in_flight and now - self.in_flight[0].sent > self.timeout_s:
-                return "unacknowledged", f"legacy board did not drain frame {self.in_flight[0].seq}"
-            if not self.in_flight and now - self.asked_at > DEMAND_RETRY_S:
-                self.egress.demand(self.demand())
-                self.asked_at = now
 
 
 def legacy_chunks(payload: bytes, big_endian: bool) -> bytes:
