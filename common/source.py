@@ -21,7 +21,7 @@ from typing import Protocol
 import numpy as np
 import zmq
 from PIL import Image
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from common.config import Config, ConfigError, Display, Source, load
 from common.control import TOPIC, Showing, decode_showing
@@ -187,9 +187,16 @@ def run_source(kind: str, make_painter: Callable[[Source], Painter], argv: list[
             "tftstream_source_draw_seconds", "Time to sample and draw one tick", ["source"], registry=ctx.registry
         ).labels(source.name)
         wanted = Wanted(source, ctx.config.displays)
+        waiting = Gauge(
+            "tftstream_source_displays_waiting",
+            "Displays showing this source while a board waits for a frame (0: it draws nothing)",
+            ["source"],
+            registry=ctx.registry,
+        ).labels(source.name)
         next_tick = time.monotonic()
         while not ctx.stop.is_set():
             displays = wanted.now()
+            waiting.set(len(displays))
             if displays and time.monotonic() >= next_tick:
                 started = time.perf_counter()
                 painter.update()

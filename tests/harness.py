@@ -49,6 +49,20 @@ def wait_for(condition: Callable[[], object], timeout: float, what: str, interva
         time.sleep(interval)
 
 
+def scrape(port: int) -> str:
+    """The /metrics text a stage serves on this port."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        return response.read().decode()
+
+
+def metric_value(text: str, name: str) -> float:
+    """The first sample of `name` (or of the exact labelled series `name{...}`) in metrics text."""
+    for line in text.splitlines():
+        if line.startswith(name + " ") or line.startswith(name + "{"):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"{name} not in metrics")
+
+
 @dataclass
 class Ports:
     board: int = field(default_factory=free_port)

@@ -7,12 +7,21 @@ color stage produced for the same sequence number (recorded by the tap on encode
 from __future__ import annotations
 
 import time
-import urllib.request
 
 import numpy as np
 import pytest
 
-from tests.harness import BoardThread, Pipeline, Ports, Tap, board_options, wait_for, write_config
+from tests.harness import (
+    BoardThread,
+    Pipeline,
+    Ports,
+    Tap,
+    board_options,
+    metric_value,
+    scrape,
+    wait_for,
+    write_config,
+)
 
 
 @pytest.fixture(scope="module")
@@ -70,18 +79,6 @@ def test_frames_reach_the_board_in_order_with_two_color_workers(pipeline, board)
     for worker in (0, 1):
         text = scrape(ports.metrics["correct_color"] + worker)
         assert metric_value(text, "tftstream_correct_color_frames_out_total") > 0, f"worker {worker} idle"
-
-
-def scrape(port: int) -> str:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-        return response.read().decode()
-
-
-def metric_value(text: str, name: str) -> float:
-    for line in text.splitlines():
-        if line.startswith(name + " ") or line.startswith(name + "{"):
-            return float(line.rsplit(" ", 1)[1])
-    raise AssertionError(f"{name} not in metrics")
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry
 from common.control import Showing, encode_showing
 from common.frames import PixelFormat, decode_frame
 from common.source import FrameSender
-from tests.harness import Daemon, Ports, write_config
+from tests.harness import Daemon, Ports, metric_value, scrape, wait_for, write_config
 
 
 @pytest.fixture
@@ -102,7 +102,10 @@ def test_a_busy_pipeline_drops_the_picture_and_counts_it_without_blocking(contex
 
 
 def test_a_source_draws_only_while_a_board_waits_for_a_display_that_shows_it(tmp_path, context):
-    """Nobody watching costs nothing: encode_damage's control messages start and stop the drawing."""
+    """Nobody watching costs nothing: encode_damage's control messages start and stop the drawing.
+
+    Once the source's waiting gauge reads 0 it has drawn its last picture; the test receives every
+    picture the source counted as sent, then sees nothing more while the displays stay idle."""
     ports = Ports()
     config = write_config(tmp_path, ports)
     frames = context.socket(zmq.PULL)
@@ -110,26 +113,45 @@ def test_a_source_draws_only_while_a_board_waits_for_a_display_that_shows_it(tmp
     control = context.socket(zmq.PUB)
     control.bind(ports.endpoints["control"])
     source = Daemon([sys.executable, "-m", "stages.draw_cpu_monitor", "--config", str(config)], tmp_path / "log")
+    metrics_port = ports.metrics["draw_cpu_monitor"]
+    received = 0
 
-    def tell(showing: Showing) -> None:
-        control.send_multipart(encode_showing(showing))
-
-    def frames_within(seconds: float, showing: Showing) -> int:
+    def receive(seconds: float) -> int:
+        nonlocal received
         count, deadline = 0, time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            tell(showing)
-            while frames.poll(100):
-                frames.recv_multipart()
-                count += 1
+        while frames.poll(max(1, int((deadline - time.monotonic()) * 1000))):
+            frames.recv_multipart()
+            count += 1
+        received += count
         return count
+
+    def settle(showing: Showing, waiting: int) -> None:
+        """Tell the source until its gauge agrees, then take every picture it sent before."""
+
+        def agreed() -> bool:
+            control.send_multipart(encode_showing(showing))
+            receive(0.05)
+            return scrape_waiting() == waiting
+
+        wait_for(agreed, 20, f"the source to see {showing}")
+        sent = sum(scrape_sent(kind) for kind in ("new", "refresh"))
+        wait_for(lambda: receive(0.05) >= 0 and received >= sent, 10, f"{sent} pictures")
+
+    def scrape_waiting() -> float:
+        return metric_value(scrape(metrics_port), 'tftstream_source_displays_waiting{source="cpu_monitor"}')
+
+    def scrape_sent(kind: str) -> float:
+        return metric_value(
+            scrape(metrics_port), f'tftstream_source_frames_sent_total{{kind="{kind}",source="cpu_monitor"}}'
+        )
 
     try:
         assert frames.poll(20_000), "no frame before any control message: the configured display wants it"
-        watched, idle = Showing("main", "cpu_monitor", 1), Showing("main", "cpu_monitor", 0)
-        frames_within(1.0, idle)  # let the change take effect and drain what was in flight
-        assert frames_within(1.5, idle) == 0
-        assert frames_within(1.5, watched) > 0
-        frames_within(1.0, Showing("main", "bios_screen", 1))
-        assert frames_within(1.5, Showing("main", "bios_screen", 1)) == 0
+        settle(Showing("main", "cpu_monitor", 0), waiting=0)
+        assert receive(1.5) == 0
+        settle(Showing("main", "cpu_monitor", 1), waiting=1)
+        assert receive(1.5) > 0
+        settle(Showing("main", "bios_screen", 1), waiting=0)
+        assert receive(1.5) == 0
     finally:
         source.stop()
