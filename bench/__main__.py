@@ -52,22 +52,22 @@ class Result:
 
 def run_workload(workload: Workload, ticks: int, width: int, height: int, pool: ThreadPoolExecutor | None) -> Result:
     result = Result(workload, ticks)
-    pipeline, flat = Pipeline(workload.name, width, height), Pipeline(workload.name, width, height, dither=False)
+    pipeline, dithered = Pipeline(workload.name, width, height), Pipeline(workload.name, width, height, dither=True)
     painter = workload.make()
     stream = [pipeline.accept()]
-    values: np.ndarray | None = None  # the previous picture, corrected; and below, without dither
-    flat_values: np.ndarray | None = None
+    values: np.ndarray | None = None  # the previous picture, corrected; and below, with dither
+    dithered_values: np.ndarray | None = None
     for _ in range(ticks):
         step = pipeline.step(painter)
         if step.wire is None or step.rgb is None or step.values is None:
             continue  # the source skipped an unchanged picture
         sent, exact, original_ms = result.original_model.frame(step.rgb)
         blob, zlib_ms = baselines.zlib_tiles(values, step.values)
-        flat_step = flat.push(step.rgb)
-        assert flat_step.values is not None and flat_step.wire is not None
+        dithered_step = dithered.push(step.rgb)
+        assert dithered_step.values is not None and dithered_step.wire is not None
         stream.append(step.wire)
         result.blobs.append(blob)
-        if values is None or flat_values is None:
+        if values is None or dithered_values is None:
             result.first_bytes = len(step.wire)
         else:
             for stage, ms in step.cpu_ms.items():
@@ -80,8 +80,8 @@ def run_workload(workload: Workload, ticks: int, width: int, height: int, pool: 
             result.exact.append(exact)
             result.zlib.append(len(blob))
             moves = painter.motion() if isinstance(painter, Moving) else None
-            add_ideas(result.ideas, (values, step), (flat_values, flat_step), moves, pipeline.big_endian)
-        values, flat_values = step.values, flat_step.values
+            add_ideas(result.ideas, (values, step), (dithered_values, dithered_step), moves, pipeline.big_endian)
+        values, dithered_values = step.values, dithered_step.values
     if pool is not None and values is not None:
         stream_bytes = b"".join(stream)
         result.decode = pool.submit(device.replay_cost, stream_bytes, width, height, BOARD_MAX_BODY, values)
@@ -91,14 +91,14 @@ def run_workload(workload: Workload, ticks: int, width: int, height: int, pool: 
 
 def add_ideas(
     into: dict[str, list[float]],
+    default: tuple[np.ndarray, Step],
     dithered: tuple[np.ndarray, Step],
-    flat: tuple[np.ndarray, Step],
     moves: list[Move] | None,
     big_endian: bool,
 ) -> None:
-    """Candidate encodings' bytes for one frame: (previous picture, this step) with dither and without."""
-    (before, step), (flat_before, flat_step) = dithered, flat
-    assert step.values is not None and step.wire is not None and flat_step.values is not None
+    """Candidate encodings' bytes for one frame: (previous picture, this step) without dither and with."""
+    (before, step), (dithered_before, dithered_step) = default, dithered
+    assert step.values is not None and step.wire is not None and dithered_step.values is not None
     height, width = step.values.shape
     tiles = baselines.dirty_tiles(before, step.values)
     med_zlib, med_h0 = ideas.med_sizes(tiles)
@@ -107,12 +107,12 @@ def add_ideas(
         "pal-tiles": ideas.palette_tiles_size(tiles, -(-width // baselines.TILE) * -(-height // baselines.TILE)),
         "MED+zlib": med_zlib,
         "H0(MED)": med_h0,
-        "no-dither": len(flat_step.wire or b""),
-        "MED+zlib no-dither": ideas.med_sizes(baselines.dirty_tiles(flat_before, flat_step.values))[0],
+        "dither": len(dithered_step.wire or b""),
+        "MED+zlib dither": ideas.med_sizes(baselines.dirty_tiles(dithered_before, dithered_step.values))[0],
     }
     if moves is not None:
-        sizes["copy+v1"] = ideas.copy_then_damage(before, step.values, moves, big_endian)
-        sizes["copy no-dither"] = ideas.copy_then_damage(flat_before, flat_step.values, moves, big_endian)
+        sizes["copy oracle"] = ideas.copy_then_damage(before, step.values, moves, big_endian)
+        sizes["copy oracle dither"] = ideas.copy_then_damage(dithered_before, dithered_step.values, moves, big_endian)
     for name, size in sizes.items():
         into.setdefault(name, []).append(size)
 
@@ -184,10 +184,10 @@ IDEAS = (
     "pal-tiles",
     "MED+zlib",
     "H0(MED)",
-    "no-dither",
-    "MED+zlib no-dither",
-    "copy+v1",
-    "copy no-dither",
+    "dither",
+    "MED+zlib dither",
+    "copy oracle",
+    "copy oracle dither",
 )
 
 
@@ -230,8 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     print(machine())
     print(
-        f"{args.width}x{args.height}, one board: max_body {BOARD_MAX_BODY}, RAW+RUNS, default profile (dither on), "
-        "always has the previous frame"
+        f"{args.width}x{args.height}, one board: max_body {BOARD_MAX_BODY}, RAW+RUNS+COPY, "
+        "default profile (dither off), always has the previous frame"
     )
     for w in args.workloads:
         print(f"  {w.name:13}{args.frames or w.frames:4d} ticks: {w.what}")

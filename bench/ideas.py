@@ -7,8 +7,8 @@
   those residuals, what a simple adaptive entropy coder would approach.
 - `zlib/RECT`: today's RECTs (same boxes, split to the 16 KB buffer), each block's RAW pixels zlib-6'd on its
   own: a DEFLATE encoding a board could inflate with the C3's ROM tinfl into one RECT-sized buffer.
-- `copy+v1`: a COPY message (15 bytes: source and destination box) per known motion, then today's encoder
-  on what still differs. The motion comes from the workload; a server would have to find it.
+- `copy oracle`: a COPY message per known motion, then RAW/RUNS on what still differs. The motion comes
+  from the workload: the bound for the encoder's own motion search (which `ours` uses).
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from bench.pipeline import BOARD_MAX_BODY
 from bench.workloads import Move
 from common import protocol
 from common.messages import Demand
-from stages.encode_damage import find_damage, packetize
+from stages.encode_damage import Update, find_damage, packetize
 
-COPY_MESSAGE = protocol.HEADER.size + 12
+COPY_MESSAGE = protocol.HEADER.size + protocol.RECT_HEADER.size + protocol.COPY_SOURCE.size
 FRAME_MESSAGES = 2 * (protocol.HEADER.size + 4)  # FRAME_BEGIN + FRAME_END
 CHANNELS = ((11, 5), (5, 6), (0, 5))  # (shift, bits) of R, G, B in RGB565
 
@@ -86,5 +86,5 @@ def copy_then_damage(old: np.ndarray, new: np.ndarray, moves: list[Move], big_en
     for m in moves:
         moved[m.dy : m.dy + m.h, m.dx : m.dx + m.w] = old[m.sy : m.sy + m.h, m.sx : m.sx + m.w]
     demand = Demand("bench", 0, "ideas", None, protocol.ALL_ENCODINGS, BOARD_MAX_BODY)
-    payload, _ = packetize(new, find_damage(moved, new), demand, big_endian)
+    payload, _ = packetize(new, Update(None, find_damage(moved, new)), demand, big_endian)
     return FRAME_MESSAGES + COPY_MESSAGE * len(moves) + len(payload)

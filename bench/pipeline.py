@@ -73,11 +73,11 @@ class Step:
         self.cpu_ms[stage] = (time.process_time() - start) * 1000
 
 
-def bench_config(source: str, width: int, height: int, dither: bool = True) -> Config:
-    """One display showing `source` with the default profile (or without dither); defaults for the rest."""
+def bench_config(source: str, width: int, height: int, dither: bool = False) -> Config:
+    """One display showing `source` with the default profile (dither off), or with dither; defaults for the rest."""
     text = f'[[displays]]\nname = "{source}"\nwidth = {width}\nheight = {height}\nsource = "{source}"\n'
-    if not dither:
-        text += 'profile = "flat"\n\n[profiles.flat]\ndither = false\n'
+    if dither:
+        text += 'profile = "dithered"\n\n[profiles.dithered]\ndither = true\n'
     if source not in BUILTIN_SOURCES:
         text += f'\n[sources.{source}]\nkind = "external"\n'
     with tempfile.TemporaryDirectory() as folder:
@@ -89,7 +89,7 @@ def bench_config(source: str, width: int, height: int, dither: bool = True) -> C
 class Pipeline:
     """Source, gather, color, damage and egress for one display and the one board that shows it."""
 
-    def __init__(self, source: str, width: int, height: int, dither: bool = True) -> None:
+    def __init__(self, source: str, width: int, height: int, dither: bool = False) -> None:
         self.source, self.width, self.height = source, width, height
         config = bench_config(source, width, height, dither)
         self.big_endian = config.displays[0].profile.big_endian

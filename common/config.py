@@ -28,7 +28,7 @@ class ConfigError(Exception):
 class ColorProfile:
     gamma: float = 1.0
     white_balance: tuple[float, float, float] = (1.0, 1.0, 1.0)
-    dither: bool = True
+    dither: bool = False
     big_endian: bool = True
     bgr: bool = False
     rotation: int = 0
@@ -242,7 +242,7 @@ def _profiles(table: Table) -> dict[str, ColorProfile]:
         profiles[name] = ColorProfile(
             gamma=t.number("gamma", 0.1, 5.0, 1.0),
             white_balance=(float(wb[0]), float(wb[1]), float(wb[2])),
-            dither=t.get("dither", bool, "true or false", True),
+            dither=t.get("dither", bool, "true or false", False),
             big_endian=t.choice("byte_order", ("big", "little"), "big") == "big",
             bgr=t.choice("color_order", ("rgb", "bgr"), "rgb") == "bgr",
             rotation=rotation,

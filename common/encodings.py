@@ -61,11 +61,12 @@ def runs_size(pixels: np.ndarray) -> int:
 
 def encode_best(pixels: np.ndarray, big_endian: bool, allowed: frozenset[Encoding]) -> tuple[Encoding, bytes]:
     """The smallest of the allowed encodings for this block of pixels (its runs are found once)."""
+    best = Encoding.RAW, encode_raw(pixels, big_endian)
     if Encoding.RUNS in allowed:
         runs = find_runs(pixels)
-        if runs.size < pixels.size * 2:
-            return Encoding.RUNS, encode_runs(pixels, big_endian, runs)
-    return Encoding.RAW, encode_raw(pixels, big_endian)
+        if runs.size < len(best[1]):
+            best = Encoding.RUNS, encode_runs(pixels, big_endian, runs)
+    return best
 
 
 def decode(encoding: Encoding, payload: bytes, w: int, h: int, big_endian: bool) -> np.ndarray:
@@ -73,7 +74,9 @@ def decode(encoding: Encoding, payload: bytes, w: int, h: int, big_endian: bool)
         if len(payload) != 2 * w * h:
             raise ProtocolError("raw_size_mismatch", f"RAW {w}x{h} needs {2 * w * h} bytes, got {len(payload)}")
         return np.frombuffer(payload, _dtype(big_endian)).astype(np.uint16).reshape(h, w)
-    return _decode_runs(payload, w, h, big_endian)
+    if encoding == Encoding.RUNS:
+        return _decode_runs(payload, w, h, big_endian)
+    raise ValueError(f"{encoding.name} carries no pixels: the board copies them (devices/reference_display.py)")
 
 
 def _decode_runs(payload: bytes, w: int, h: int, big_endian: bool) -> np.ndarray:

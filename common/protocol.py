@@ -35,6 +35,7 @@ class ServerMsg(enum.IntEnum):
 class Encoding(enum.IntEnum):
     RAW = 0
     RUNS = 1
+    COPY = 2  # payload: the source box's corner; the board copies pixels it already shows
 
     @property
     def bit(self) -> int:
@@ -52,6 +53,7 @@ _ACCEPT = struct.Struct("<BBHHHH")
 _ACK_STATS = struct.Struct("<IIIb")
 _SEQ = struct.Struct("<I")
 RECT_HEADER = struct.Struct("<HHHHB")
+COPY_SOURCE = struct.Struct("<HH")
 
 # Largest body the server accepts for each board message: checked before the body is read.
 BOARD_BODY_LIMITS = {BoardMsg.HELLO: 160, BoardMsg.ACK: _ACK_STATS.size + _SEQ.size, BoardMsg.KEEPALIVE: 0}
@@ -157,6 +159,11 @@ def frame_end(seq: int) -> bytes:
 
 def rect(x: int, y: int, w: int, h: int, encoding: Encoding, payload: bytes) -> bytes:
     return message(ServerMsg.RECT, RECT_HEADER.pack(x, y, w, h, encoding) + payload)
+
+
+def copy_rect(x: int, y: int, w: int, h: int, src_x: int, src_y: int) -> bytes:
+    """COPY: the w x h box at (src_x, src_y) to (x, y), from what the board shows before it."""
+    return rect(x, y, w, h, Encoding.COPY, COPY_SOURCE.pack(src_x, src_y))
 
 
 def ack(a: Ack) -> bytes:

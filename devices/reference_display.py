@@ -129,7 +129,22 @@ class BoardStream:
         if code not in {e.value for e in self.accepted.encodings}:
             raise ProtocolError("unknown_encoding", f"encoding {code} not accepted")
         payload = body[protocol.RECT_HEADER.size :]
+        if code == Encoding.COPY:
+            self._copy(x, y, w, h, payload)
+            return
         self.framebuffer[y : y + h, x : x + w] = decode(Encoding(code), payload, w, h, self.accepted.big_endian)
+
+    def _copy(self, x: int, y: int, w: int, h: int, payload: bytes) -> None:
+        if len(payload) != protocol.COPY_SOURCE.size:
+            raise ProtocolError(
+                "copy_size_mismatch", f"COPY needs {protocol.COPY_SOURCE.size} bytes, got {len(payload)}"
+            )
+        src_x, src_y = protocol.COPY_SOURCE.unpack(payload)
+        if src_x + w > self.width or src_y + h > self.height:
+            raise ProtocolError(
+                "copy_out_of_bounds", f"COPY from {w}x{h} at {src_x},{src_y} on {self.width}x{self.height}"
+            )
+        self.framebuffer[y : y + h, x : x + w] = self.framebuffer[src_y : src_y + h, src_x : src_x + w].copy()
 
     def _frame_end(self, body: bytes) -> int:
         _expect_length(ServerMsg.FRAME_END, body, 4)

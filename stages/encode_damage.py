@@ -36,30 +36,53 @@ from common.control import (
 from common.encodings import encode_best
 from common.frames import REASONS, FrameHeader, PixelFormat, SchemaError, decode_frame, encode_frame
 from common.messages import Demand, PacketHeader, decode_demand, encode_packet
+from common.motion import Box, Move, SearchBackoff, find_move
 from common.stage import StageContext, run_stage
 
 TILE = 16
 HISTORY = 8
 PUBLISH_EVERY_S = 0.5
 RECT_OVERHEAD = protocol.HEADER.size + protocol.RECT_HEADER.size
+MAX_SPLIT = 8  # a sparse box is split into at most this many strips
 
 
-class Box(NamedTuple):
-    x: int
-    y: int
-    w: int
-    h: int
+class Update(NamedTuple):
+    """What takes a board from one picture to another: an optional move, then the damage boxes."""
+
+    move: Move | None
+    boxes: list[Box]
+
+    @property
+    def raw_bytes(self) -> int:
+        """RGB565 bytes of everything it changes, as if all were sent as pixels."""
+        moved = [self.move.source] if self.move else []
+        return sum(2 * b.w * b.h for b in [*moved, *self.boxes])
+
+
+def plan_update(old: np.ndarray, new: np.ndarray, can_copy: bool) -> Update:
+    """The damage from old to new; for a board that can COPY, first a move if it leaves less damage."""
+    changed = old != new
+    move = find_move(old, new, changed) if can_copy else None
+    if move is not None:
+        moved = move.apply(old)
+        changed_after = moved != new
+        if changed_after.sum() < changed.sum():
+            return Update(move, _damage_boxes(changed_after, new))
+    return Update(None, _damage_boxes(changed, new))
 
 
 def find_damage(old: np.ndarray, new: np.ndarray) -> list[Box]:
     """Exact boxes covering every pixel that differs, found per 16x16 tile, then tightened."""
-    changed = old != new
+    return _damage_boxes(old != new, new)
+
+
+def _damage_boxes(changed: np.ndarray, new: np.ndarray) -> list[Box]:
     if not changed.any():
         return []
     rows = np.add.reduceat(changed, np.arange(0, changed.shape[0], TILE), axis=0)
     tiles = np.add.reduceat(rows, np.arange(0, changed.shape[1], TILE), axis=1) > 0
-    boxes = _tile_boxes(tiles, changed.shape)
-    return merge_boxes([_tighten(box, changed) for box in boxes], new)
+    boxes = [_tighten(box, changed) for box in _tile_boxes(tiles, changed.shape)]
+    return merge_boxes([part for box in boxes for part in _split_sparse(box, changed)], new)
 
 
 def _tile_boxes(tiles: np.ndarray, shape: tuple[int, int]) -> list[Box]:
@@ -86,6 +109,31 @@ def _tighten(box: Box, changed: np.ndarray) -> Box:
     area = changed[box.y : box.y + box.h, box.x : box.x + box.w]
     ys, xs = np.flatnonzero(area.any(axis=1)), np.flatnonzero(area.any(axis=0))
     return Box(box.x + int(xs[0]), box.y + int(ys[0]), int(xs[-1] - xs[0] + 1), int(ys[-1] - ys[0] + 1))
+
+
+def _split_sparse(box: Box, changed: np.ndarray) -> list[Box]:
+    """A box whose changed pixels span less than half of it (an L-shaped strip a dragged window
+    uncovers) becomes one box per run of rows with the same changed span; merging rejoins what
+    is cheaper together."""
+    area = changed[box.y : box.y + box.h, box.x : box.x + box.w]
+    rows = np.flatnonzero(area.any(axis=1))
+    first = area[rows].argmax(axis=1)
+    last = box.w - 1 - area[rows, ::-1].argmax(axis=1)
+    if 2 * int((last - first + 1).sum()) > box.w * box.h:
+        return [box]
+    new_part = np.ones(rows.size, bool)  # rows that cannot extend the part above them
+    new_part[1:] = (np.diff(rows) != 1) | (np.diff(first) != 0) | (np.diff(last) != 0)
+    if int(new_part.sum()) > MAX_SPLIT:
+        return [box]  # ragged (text): merging many strips would cost more time than it saves bytes
+    parts: list[Box] = []
+    for y, x0, x1 in zip(rows.tolist(), first.tolist(), last.tolist(), strict=True):
+        span = Box(box.x + x0, box.y + y, x1 - x0 + 1, 1)
+        previous = parts[-1] if parts else None
+        if previous and (previous.x, previous.w, previous.y + previous.h) == (span.x, span.w, span.y):
+            parts[-1] = previous._replace(h=previous.h + 1)
+        else:
+            parts.append(span)
+    return parts
 
 
 class CostModel:
@@ -156,10 +204,14 @@ def split_to_fit(box: Box, max_body: int) -> list[Box]:
     ]
 
 
-def packetize(pixels: np.ndarray, boxes: list[Box], demand: Demand, big_endian: bool) -> tuple[bytes, int]:
-    """RECT messages for the boxes, each block in the smaller allowed encoding; and their count."""
+def packetize(pixels: np.ndarray, update: Update, demand: Demand, big_endian: bool) -> tuple[bytes, int]:
+    """RECT messages for the update (its move first), each block in the smaller allowed encoding;
+    and their count."""
     messages = []
-    for box in boxes:
+    if update.move is not None:
+        source = update.move.source
+        messages.append(protocol.copy_rect(update.move.x, update.move.y, source.w, source.h, source.x, source.y))
+    for box in update.boxes:
         for block in split_to_fit(box, demand.max_body):
             region = pixels[block.y : block.y + block.h, block.x : block.x + block.w]
             encoding, payload = encode_best(region, big_endian, demand.encodings)
@@ -196,8 +248,9 @@ class DisplayState:
     seen: dict[str, tuple[int, int]] = field(default_factory=dict)  # source -> newest order key
     history: OrderedDict[tuple[int, int], Picture] = field(default_factory=OrderedDict)
     waiting: dict[str, Demand] = field(default_factory=dict)  # board id -> its unanswered demand
-    damage: dict[tuple | None, list[Box]] = field(default_factory=dict)  # from frame -> boxes to latest
+    updates: dict[tuple, Update] = field(default_factory=dict)  # (from frame, can copy) -> update to latest
     packets: dict[tuple, tuple[bytes, int, int]] = field(default_factory=dict)
+    motion_search: SearchBackoff = field(default_factory=SearchBackoff)
 
     @property
     def latest(self) -> Picture | None:
@@ -240,7 +293,7 @@ class DisplayState:
         self.history[header.order_key] = Picture(header, pixels)
         while len(self.history) > HISTORY:
             self.history.popitem(last=False)
-        self.damage.clear()
+        self.updates.clear()
         self.packets.clear()
         return True
 
@@ -250,13 +303,23 @@ class DisplayState:
         latest = self.latest
         assert latest is not None
         have = demand.have if demand.have in self.history else None
-        if have not in self.damage:
+        can_copy = protocol.Encoding.COPY in demand.encodings
+        if (have, can_copy) not in self.updates:
             whole = Box(0, 0, latest.pixels.shape[1], latest.pixels.shape[0])
-            self.damage[have] = find_damage(self.history[have].pixels, latest.pixels) if have else [whole]
+            old = self.history[have].pixels if have else None
+            if old is None:
+                update = Update(None, [whole])
+            elif can_copy and self.motion_search.due():
+                update = plan_update(old, latest.pixels, can_copy=True)
+                self.motion_search.found(update.move is not None)
+            else:
+                update = plan_update(old, latest.pixels, can_copy=False)
+            self.updates[(have, can_copy)] = update
+        update = self.updates[(have, can_copy)]
         key = (have, demand.encodings, demand.max_body)
         if key not in self.packets:
-            payload, rects = packetize(latest.pixels, self.damage[have], demand, self.display.profile.big_endian)
-            self.packets[key] = (payload, rects, sum(2 * b.w * b.h for b in self.damage[have]))
+            payload, rects = packetize(latest.pixels, update, demand, self.display.profile.big_endian)
+            self.packets[key] = (payload, rects, update.raw_bytes)
         return latest, *self.packets[key]
 
 

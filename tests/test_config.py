@@ -46,7 +46,7 @@ def with_changes(tmp_path: Path, old: str, new: str) -> Path:
         ("window = 2", "window = 0", "egress.window: expected an integer from 1 to 8, got 0"),
         ('sources = "tcp://127.0.0.1:5550"', 'sources = "127.0.0.1:5550"', "pipeline.sources: expected a ZeroMQ"),
         ("[preview]", "[previews]", "previews: expected one of"),
-        ("dither = true", "dithering = true", "profiles.panel.dithering: expected one of"),
+        ("dither = false", "dithering = false", "profiles.panel.dithering: expected one of"),
         ("port = 8070", "port = 8070\nport = 1", "not valid TOML"),
     ],
 )

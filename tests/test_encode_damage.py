@@ -14,7 +14,18 @@ from common.frames import FrameHeader, PixelFormat, encode_frame
 from common.messages import Demand, PacketHeader, decode_packet, encode_demand
 from common.protocol import Accept, Encoding
 from devices.reference_display import BoardStream
-from stages.encode_damage import Box, DamageEncoder, find_damage, make_metrics, merge_boxes, packetize, split_to_fit
+from stages.encode_damage import (
+    Box,
+    DamageEncoder,
+    Update,
+    _union,
+    find_damage,
+    make_metrics,
+    merge_boxes,
+    packetize,
+    plan_update,
+    split_to_fit,
+)
 
 RAW_ONLY = frozenset({Encoding.RAW})
 BOTH = protocol.ALL_ENCODINGS
@@ -168,7 +179,7 @@ def test_reference_board_shows_exactly_the_packetized_picture(
 ) -> None:
     picture = flat_and_noisy(HEIGHT, WIDTH)
     demand = Demand("b", 0, "main", None, encodings, max_body)
-    payload, count = packetize(picture, [Box(0, 0, WIDTH, HEIGHT)], demand, big_endian)
+    payload, count = packetize(picture, Update(None, [Box(0, 0, WIDTH, HEIGHT)]), demand, big_endian)
     board = board_showing(payload, WIDTH, HEIGHT, encodings, max_body, big_endian)
     np.testing.assert_array_equal(board.framebuffer, picture)
     assert len(rect_headers(payload)) == count
@@ -179,7 +190,7 @@ def test_blocks_of_a_flat_area_go_as_runs_and_blocks_of_noise_as_raw() -> None:
     demand = Demand("b", 0, "main", None, BOTH, 64)
     half = WIDTH // 2
     flat, noisy = Box(0, 0, half, HEIGHT), Box(half, 0, WIDTH - half, HEIGHT)
-    payload, _ = packetize(flat_and_noisy(HEIGHT, WIDTH), [flat, noisy], demand, True)
+    payload, _ = packetize(flat_and_noisy(HEIGHT, WIDTH), Update(None, [flat, noisy]), demand, True)
     codes: dict[bool, set[int]] = {True: set(), False: set()}
     for x, _y, _w, _h, code in rect_headers(payload):
         codes[x < half].add(code)
@@ -195,11 +206,106 @@ def test_reference_board_holding_the_old_picture_shows_the_new_after_its_damage(
     for seed in range(40):
         old = flat_and_noisy(HEIGHT, WIDTH)
         new = sparse_change(np.random.default_rng(seed), old)
-        full, _ = packetize(old, [Box(0, 0, WIDTH, HEIGHT)], demand, big_endian)
+        full, _ = packetize(old, Update(None, [Box(0, 0, WIDTH, HEIGHT)]), demand, big_endian)
         board = board_showing(full, WIDTH, HEIGHT, encodings, 64, big_endian)
-        damage, _ = packetize(new, find_damage(old, new), demand, big_endian)
+        damage, _ = packetize(new, Update(None, find_damage(old, new)), demand, big_endian)
         assert board.feed(protocol.frame_begin(2) + damage + protocol.frame_end(2)) == [2]
         np.testing.assert_array_equal(board.framebuffer, new, err_msg=f"seed {seed}")
+
+
+# --- moves (COPY) ----------------------------------------------------------------------------------
+
+NO_COPY = frozenset({Encoding.RAW, Encoding.RUNS})
+SCREEN_W, SCREEN_H, LINE = 320, 240, 12
+
+
+def text_lines(count: int, seed: int) -> np.ndarray:
+    """Rows of glyph-like noise on black, LINE pixels apart, as a terminal shows text."""
+    rng = np.random.default_rng(seed)
+    lines = np.zeros((count * LINE, SCREEN_W), np.uint16)
+    for row in range(count):
+        glyphs = rng.integers(0, 2, (LINE - 2, SCREEN_W - 8 * int(rng.integers(0, 30))), dtype=np.uint16)
+        lines[row * LINE : row * LINE + LINE - 2, : glyphs.shape[1]] = glyphs * 0xC618
+    return lines
+
+
+def dragged_window(seed: int, before: tuple[int, int], after: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """A 160x120 window of busy content over a smooth gradient, at `before` and then at `after`."""
+    rng = np.random.default_rng(seed)
+    background = np.arange(SCREEN_W, dtype=np.uint16)[None, :] // 10 * 0x0821 + np.zeros((SCREEN_H, 1), np.uint16)
+    window = rng.integers(0, 4, (120, 160), dtype=np.uint16) * 0x2104 + 0x8410
+    pictures = []
+    for x, y in (before, after):
+        picture = background.copy()
+        picture[y : y + 120, x : x + 160] = window
+        pictures.append(picture)
+    return pictures[0], pictures[1]
+
+
+def update_bytes(old: np.ndarray, new: np.ndarray, encodings: frozenset[Encoding]) -> tuple[int, np.ndarray]:
+    """Wire bytes from old to new for a board offering `encodings`, and what that board then shows."""
+    demand = Demand("b", 0, "main", None, encodings, 16384)
+    full, _ = packetize(old, Update(None, [Box(0, 0, *old.shape[::-1])]), demand, True)
+    board = board_showing(full, old.shape[1], old.shape[0], encodings, 16384, True)
+    update = plan_update(old, new, Encoding.COPY in encodings)
+    payload, _ = packetize(new, update, demand, True)
+    assert board.feed(protocol.frame_begin(2) + payload + protocol.frame_end(2)) == [2]
+    return len(payload), board.framebuffer
+
+
+def test_a_scrolled_terminal_is_one_copy_and_the_new_line() -> None:
+    old = text_lines(20, seed=1)
+    new = np.concatenate([old[LINE:], text_lines(1, seed=2)])
+    move = plan_update(old, new, can_copy=True).move
+    assert move is not None and (move.source.x - move.x, move.source.y - move.y) == (0, LINE)
+    copied, shown = update_bytes(old, new, protocol.ALL_ENCODINGS)
+    np.testing.assert_array_equal(shown, new)
+    pixels_only, shown = update_bytes(old, new, NO_COPY)
+    np.testing.assert_array_equal(shown, new)
+    assert copied * 8 < pixels_only
+
+
+def test_a_dragged_window_is_copied_from_where_it_was() -> None:
+    old, new = dragged_window(3, before=(40, 30), after=(46, 34))
+    move = plan_update(old, new, can_copy=True).move
+    assert move is not None and (move.source.x - move.x, move.source.y - move.y) == (-6, -4)
+    destination = Box(move.x, move.y, move.source.w, move.source.h)
+    assert _union(destination, Box(46, 34, 160, 120)) == destination  # the whole window moves
+    copied, shown = update_bytes(old, new, protocol.ALL_ENCODINGS)
+    np.testing.assert_array_equal(shown, new)
+    pixels_only, shown = update_bytes(old, new, NO_COPY)
+    np.testing.assert_array_equal(shown, new)
+    assert copied * 8 < pixels_only
+
+
+def test_a_board_that_cannot_copy_gets_no_copy() -> None:
+    old, new = dragged_window(4, before=(10, 10), after=(0, 0))
+    demand = Demand("b", 0, "main", None, NO_COPY, 16384)
+    payload, _ = packetize(new, plan_update(old, new, can_copy=False), demand, True)
+    assert Encoding.COPY not in {code for *_, code in rect_headers(payload)}
+
+
+def test_changes_without_motion_make_no_move() -> None:
+    old = flat_and_noisy(SCREEN_H, SCREEN_W)
+    for seed in range(20):
+        assert plan_update(old, sparse_change(np.random.default_rng(seed), old), can_copy=True).move is None
+
+
+@pytest.mark.parametrize("max_body", [64, 16384])
+def test_any_motion_with_noise_ends_exact_on_a_board_that_copies(max_body: int) -> None:
+    """Moves found in random content (right or wrong ones) never cost exactness."""
+    for seed in range(30):
+        rng = np.random.default_rng(seed)
+        old = text_lines(20, seed)
+        dy, dx = int(rng.integers(-40, 41)), int(rng.integers(-40, 41))
+        new = np.roll(old, (dy, dx), axis=(0, 1))
+        new = sparse_change(rng, new)
+        demand = Demand("b", 0, "main", None, protocol.ALL_ENCODINGS, max_body)
+        full, _ = packetize(old, Update(None, [Box(0, 0, SCREEN_W, SCREEN_H)]), demand, False)
+        board = board_showing(full, SCREEN_W, SCREEN_H, protocol.ALL_ENCODINGS, max_body, False)
+        payload, _ = packetize(new, plan_update(old, new, can_copy=True), demand, False)
+        assert board.feed(protocol.frame_begin(2) + payload + protocol.frame_end(2)) == [2]
+        np.testing.assert_array_equal(board.framebuffer, new, err_msg=f"seed {seed}, moved by {dy},{dx}")
 
 
 # --- DamageEncoder -------------------------------------------------------------------------------
@@ -229,8 +335,14 @@ def frame(
     return encode_frame(FrameHeader(display, source, epoch, seq, 1000 + seq, w, h, pixel_format), pixels)
 
 
-def ask(board: str = "b1", have: tuple[int, int] | None = None, ticket: int = 1, gone: bool = False) -> bytes:
-    return encode_demand(Demand(board, ticket, "main", have, BOTH, 16384, gone))
+def ask(
+    board: str = "b1",
+    have: tuple[int, int] | None = None,
+    ticket: int = 1,
+    gone: bool = False,
+    encodings: frozenset[Encoding] = BOTH,
+) -> bytes:
+    return encode_demand(Demand(board, ticket, "main", have, encodings, 16384, gone))
 
 
 def answer(packets: list[list[bytes]]) -> tuple[PacketHeader, bytes]:
@@ -302,6 +414,25 @@ def test_every_waiting_board_is_answered_once_by_a_new_frame(encoder: DamageEnco
     boards = sorted(decode_packet(p)[0].board for p in encoder.on_frame(frame(picture(2), seq=2)))
     assert boards == ["b1", "b2"]
     assert encoder.on_frame(frame(picture(3), seq=3)) == []  # nobody asked again
+
+
+def test_only_the_board_that_can_copy_gets_a_copy_and_both_end_exact(encoder: DamageEncoder) -> None:
+    old = noise(HEIGHT, WIDTH, 5)
+    new = np.roll(old, -3, axis=0)  # scrolled up by 3 rows; the new bottom rows are what wrapped around
+    encoder.on_frame(frame(old, seq=1))
+    boards = {}
+    for board, encodings in (("copies", BOTH), ("draws", NO_COPY)):
+        header, payload = answer(encoder.on_demand(ask(board, encodings=encodings)))
+        boards[board] = board_showing(payload, WIDTH, HEIGHT, encodings, 16384, True)
+        encoder.on_demand(ask(board, have=header.key, encodings=encodings))
+    copies = {}
+    for packet in encoder.on_frame(frame(new, seq=2)):
+        header, payload = decode_packet(packet)
+        assert boards[header.board].feed(protocol.frame_begin(2) + payload + protocol.frame_end(2)) == [2]
+        copies[header.board] = [r for r in rect_headers(payload) if r[4] == Encoding.COPY]
+    assert copies == {"copies": [(0, 0, WIDTH, HEIGHT - 3, Encoding.COPY)], "draws": []}
+    for board in boards.values():
+        np.testing.assert_array_equal(board.framebuffer, new)
 
 
 def test_board_that_is_gone_is_forgotten(encoder: DamageEncoder) -> None:

@@ -219,10 +219,11 @@ def painted(source: str, size: tuple[int, int]) -> Image.Image:
 
 
 def through_color_stage(picture: np.ndarray) -> np.ndarray:
-    """The RGB565 values the color stage makes of `picture` with the default profile (dither on)."""
+    """The RGB565 values the color stage makes of `picture` with dither on (painters' colours must
+    survive it: a user may turn it on for a display that also shows photos)."""
     height, width = picture.shape[:2]
-    profile = ColorProfile()
-    assert profile.dither and profile.gamma == 1.0
+    profile = ColorProfile(dither=True)
+    assert profile.gamma == 1.0
     return ColorCorrector(Display("panel", width, height, "cpu_monitor", profile)).correct(picture)
 
 

@@ -2,8 +2,8 @@
 
 namespace tft::host {
 
-FramebufferDisplay::FramebufferDisplay(uint16_t width, uint16_t height)
-    : width_(width), height_(height), pixels_(static_cast<size_t>(width) * height, 0) {}
+FramebufferDisplay::FramebufferDisplay(uint16_t width, uint16_t height, bool readable)
+    : width_(width), height_(height), readable_(readable), pixels_(static_cast<size_t>(width) * height, 0) {}
 
 bool FramebufferDisplay::inside(const Window& window) {
   const bool ok = window.w > 0 && window.h > 0 && static_cast<uint32_t>(window.x) + window.w <= width_ &&
@@ -33,6 +33,25 @@ void FramebufferDisplay::fill_rect(const Window& window, uint16_t rgb565) {
   }
   pixels_pushed_ += static_cast<uint64_t>(window.w) * window.h;
   dirty_ = true;
+}
+
+void FramebufferDisplay::read_pixels(const Window& window, uint8_t* pixels, PixelOrder order) {
+  ++read_calls_;
+  if (!readable_) {
+    ++violations_;  // the core must not read a display that said it cannot
+    return;
+  }
+  if (!inside(window)) return;
+  const bool big = order == PixelOrder::big_endian;
+  for (uint16_t row = 0; row < window.h; ++row) {
+    const uint16_t* in = &pixels_[static_cast<size_t>(window.y + row) * width_ + window.x];
+    for (uint16_t col = 0; col < window.w; ++col, pixels += 2) {
+      const uint8_t high = static_cast<uint8_t>(in[col] >> 8), low = static_cast<uint8_t>(in[col]);
+      pixels[0] = big ? high : low;
+      pixels[1] = big ? low : high;
+    }
+  }
+  pixels_read_ += static_cast<uint64_t>(window.w) * window.h;
 }
 
 void FramebufferDisplay::draw_text(uint16_t, uint16_t, const char* text, uint16_t, uint16_t) {

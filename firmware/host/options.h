@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include "protocol.h"
+
 namespace tft::host {
 
 struct DeviceOptions {
@@ -15,7 +17,7 @@ struct DeviceOptions {
   uint16_t height = 240;
   std::string token;
   uint16_t max_body = 16384;
-  uint16_t encodings = 0x3;  // raw,runs
+  uint16_t encodings = kMaskImplemented;  // raw,runs,copy: the framebuffer reads back
   std::string png;           // empty: no PNG
   uint32_t png_every_ms = 500;
   double spi_mhz = 0;        // 0: the panel is infinitely fast

@@ -1,8 +1,9 @@
 // virtual_device: a board of protocol v1 on this machine, built from the same core as the
 // firmware. Connects to the egress, draws into a framebuffer, saves it as PNG, prints one line
-// per state change, per frame and per second. With --spi-mhz it takes as long to push pixels as
-// a panel on that SPI clock would (no DMA: the one core cannot read the network meanwhile), and
-// --rx-buffer shrinks the TCP window like a board's, so frame rates here mean something there.
+// per state change, per frame and per second. With --spi-mhz it takes as long to push pixels
+// (and to read back a COPY's source) as a panel on that SPI clock would (no DMA: the one core
+// cannot read the network meanwhile), and --rx-buffer shrinks the TCP window like a board's, so
+// frame rates here mean something there.
 #include <signal.h>
 #include <stdio.h>
 #include <time.h>
@@ -103,20 +104,29 @@ class Printer : public tft::ConnectionObserver {
   const tft::host::PosixNetwork* network_ = nullptr;
 };
 
-// The panel's bus: pushing N pixels takes N * 16 bits / clock. The device sleeps that long after
-// each poll (absolute deadlines, so short pushes add up exactly) and meanwhile reads nothing,
-// so the socket's window fills as a board's would.
+// The panel's bus: pushing N pixels takes N * 16 bits / clock; reading them back (a COPY's
+// source) N * 24 bits / min(clock, 20 MHz): RAMRD returns 3 bytes per pixel, and reads run on
+// a slower clock (TFT_eSPI's SPI_READ_FREQUENCY, usually 20 MHz or less).
+// The device sleeps that long after each poll (absolute deadlines, so short pushes add up
+// exactly) and meanwhile reads nothing, so the socket's window fills as a board's would.
 class SpiModel {
  public:
-  explicit SpiModel(double mhz) : ns_per_pixel_(mhz > 0 ? 16.0 * 1000.0 / mhz : 0) {}
+  static constexpr double kMaxReadMhz = 20;
 
-  void account(uint64_t pixels_pushed_total) {
+  explicit SpiModel(double mhz)
+      : ns_per_pixel_(mhz > 0 ? 16.0 * 1000.0 / mhz : 0),
+        ns_per_read_pixel_(mhz > 0 ? 24.0 * 1000.0 / (mhz < kMaxReadMhz ? mhz : kMaxReadMhz) : 0) {}
+
+  void account(uint64_t pixels_pushed_total, uint64_t pixels_read_total) {
     const uint64_t pixels = pixels_pushed_total - counted_;
+    const uint64_t read = pixels_read_total - counted_read_;
     counted_ = pixels_pushed_total;
-    if (ns_per_pixel_ == 0 || pixels == 0) return;
+    counted_read_ = pixels_read_total;
+    if (ns_per_pixel_ == 0 || (pixels == 0 && read == 0)) return;
     const uint64_t now = monotonic_ns();
     if (free_at_ns_ < now) free_at_ns_ = now;
-    free_at_ns_ += static_cast<uint64_t>(static_cast<double>(pixels) * ns_per_pixel_);
+    free_at_ns_ += static_cast<uint64_t>(static_cast<double>(pixels) * ns_per_pixel_ +
+                                         static_cast<double>(read) * ns_per_read_pixel_);
     if (free_at_ns_ - now < 1000000u) return;  // under a millisecond: let it add up first
     const timespec until{static_cast<time_t>(free_at_ns_ / 1000000000u), static_cast<long>(free_at_ns_ % 1000000000u)};
     while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, nullptr) == EINTR && !g_stop) {
@@ -125,7 +135,9 @@ class SpiModel {
 
  private:
   double ns_per_pixel_;
+  double ns_per_read_pixel_;
   uint64_t counted_ = 0;
+  uint64_t counted_read_ = 0;
   uint64_t free_at_ns_ = 0;
 };
 
@@ -192,7 +204,7 @@ int run(const DeviceOptions& options) {
   save(options, display);  // a PNG exists from the start, black until the first frame
   while (!g_stop) {
     const bool busy = connection.poll(clock.now_ms());
-    spi.account(display.pixels_pushed());
+    spi.account(display.pixels_pushed(), display.pixels_read());
     if (printer.rejected) {
       save(options, display);
       return 3;  // a REJECT is a configuration problem: retrying will not fix it

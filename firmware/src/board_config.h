@@ -38,6 +38,9 @@
 #ifndef TFTSTREAM_PORTAL_AFTER_S  // open the setup access point after this long without Wi-Fi
 #define TFTSTREAM_PORTAL_AFTER_S 60
 #endif
+#ifndef TFTSTREAM_PANEL_READBACK  // 1: the panel's MISO/SDO is wired (TFT_MISO set): offer COPY
+#define TFTSTREAM_PANEL_READBACK 0
+#endif
 
 namespace board {
 
@@ -53,5 +56,6 @@ constexpr uint16_t kDefaultPort = TFTSTREAM_DEFAULT_PORT;
 constexpr uint32_t kConnectTimeoutMs = TFTSTREAM_CONNECT_TIMEOUT_MS;
 constexpr int kResetPin = TFTSTREAM_RESET_PIN;
 constexpr uint32_t kPortalAfterMs = TFTSTREAM_PORTAL_AFTER_S * 1000u;
+constexpr bool kPanelReadback = TFTSTREAM_PANEL_READBACK != 0;
 
 }  // namespace board

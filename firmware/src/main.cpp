@@ -90,7 +90,7 @@ tft::ConnectionConfig connection_config() {
   tft::ConnectionConfig config;
   config.hello.width = g_display.width();
   config.hello.height = g_display.height();
-  config.hello.encodings = tft::kMaskImplemented;
+  config.hello.encodings = tft::encodings_for(g_display, tft::kMaskImplemented);  // COPY if it reads back
   config.hello.max_body = announced_max_body();
   config.hello.display = g_settings.display;
   config.hello.firmware = board::kFirmware;
@@ -267,6 +267,11 @@ void setup() {
   g_display.begin(board::kRotation);
   BOARD_LOG_I("boot", "tftstream %s, display %s %ux%u, max body %u (TCP window %u)", board::kVersion, g_settings.display,
         g_display.width(), g_display.height(), announced_max_body(), static_cast<unsigned>(kTcpWindow));
+  if (board::kPanelReadback && !g_display.can_read()) {
+    BOARD_LOG_W("boot", "panel read-back failed its check (MISO wired? TFT_MISO?): COPY not offered");
+  } else if (g_display.can_read()) {
+    BOARD_LOG_I("boot", "panel read-back works: COPY offered");
+  }
   if (!stored) BOARD_LOG_I("boot", "no settings stored yet");
   BOARD_LOG_I("boot", "serial console ready: type help");
   start_watchdog();

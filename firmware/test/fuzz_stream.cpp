@@ -1,7 +1,12 @@
-// libFuzzer target over the stream parser and both decoders (ASan + UBSan).
-// Input: [width-1 % 64][height-1 % 64][max_body u16le][encodings: bit 1 = offer RUNS][piece-1 % 32][stream...]
-// Asserts: no window outside the display, no stall (feed taking nothing without stopping), and
-// the same result whether the stream comes whole or in pieces.
+// libFuzzer target over the stream parser, the RAW and RUNS decoders and COPY (ASan + UBSan).
+// Input: [width-1 % 64][height-1 % 64][max_body u16le][setup][pieces][stream...]
+//   setup:  bit 1 = offer RUNS, bit 2 = offer COPY, bit 3 = the display cannot read back
+//   pieces: bits 0-4 = piece-1 (network pieces of 1..32 bytes), bits 5-7 = COPY piece size
+//           (0: the full strip; else 1, 2, 3, 5, 8, 13, 40 pixels, so rows of a small display
+//           split into chunks)
+// Asserts: no window outside the display, no read of a display that cannot read, no stall
+// (feed taking nothing without stopping), and the same result whether the stream comes whole
+// or in pieces.
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -22,9 +27,9 @@ struct Result {
   }
 };
 
-Result run(uint16_t width, uint16_t height, const tft::ParserConfig& config, const uint8_t* data, size_t size,
-           size_t piece) {
-  tft::host::FramebufferDisplay display(width, height);
+Result run(uint16_t width, uint16_t height, bool readable, const tft::ParserConfig& config, const uint8_t* data,
+           size_t size, size_t piece) {
+  tft::host::FramebufferDisplay display(width, height, readable);
   tft::StreamParser parser(display, config);
   Result result{tft::Error::none, false, {}, {}};
   size_t pos = 0;
@@ -39,7 +44,7 @@ Result run(uint16_t width, uint16_t height, const tft::ParserConfig& config, con
       if (r.consumed == 0 && !stopped) abort();  // a stall would hang a board
     }
   }
-  if (display.violations() != 0) abort();  // a window outside the display
+  if (display.violations() != 0) abort();  // a window outside the display, or a forbidden read
   result.error = parser.error();
   result.rejected = parser.rejected();
   result.pixels = display.pixels();
@@ -54,10 +59,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const uint16_t height = static_cast<uint16_t>(1 + data[1] % 64);
   tft::ParserConfig config;
   config.max_body = static_cast<uint16_t>(data[2] | data[3] << 8);
-  config.encodings = static_cast<uint16_t>(tft::kMaskRaw | (data[4] & tft::kMaskRuns));
+  config.encodings = static_cast<uint16_t>(tft::kMaskRaw | (data[4] & (tft::kMaskRuns | tft::kMaskCopy)));
+  const bool readable = (data[4] & 0x08) == 0;
+  static const uint32_t kCopyPieces[8] = {0, 1, 2, 3, 5, 8, 13, 40};
+  config.copy_piece_pixels = kCopyPieces[data[5] >> 5];
   const size_t piece = 1 + data[5] % 32;
-  const Result whole = run(width, height, config, data + 6, size - 6, size);
-  const Result pieces = run(width, height, config, data + 6, size - 6, piece);
+  const Result whole = run(width, height, readable, config, data + 6, size - 6, size);
+  const Result pieces = run(width, height, readable, config, data + 6, size - 6, piece);
   if (!(whole == pieces)) abort();
   return 0;
 }

@@ -31,7 +31,7 @@ std::vector<uint16_t> parse_rows(const nlohmann::json& rows) {
 
 uint16_t mask_of(const nlohmann::json& names) {
   uint16_t mask = 0;
-  for (const auto& name : names) mask |= name == "RAW" ? 1 : name == "RUNS" ? 2 : 0x8000;
+  for (const auto& name : names) mask |= name == "RAW" ? 1 : name == "RUNS" ? 2 : name == "COPY" ? 4 : 0x8000;
   return mask;
 }
 

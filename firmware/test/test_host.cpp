@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "framebuffer_display.h"
 #include "options.h"
 #include "png_writer.h"
 
@@ -46,6 +47,40 @@ TEST_CASE("the command line sets every option") {
   CHECK(o.rx_buffer == 5760);
   CHECK(o.exit_after_frames == 3);
   CHECK(o.encodings == 1);
+}
+
+TEST_CASE("the virtual device offers every encoding by default, COPY included; --encodings picks") {
+  DeviceOptions o;
+  std::string error;
+  REQUIRE(parse({}, o, error));
+  CHECK(o.encodings == tft::kMaskImplemented);
+  CHECK(o.encodings == 7);
+  REQUIRE(parse({"--encodings", "raw,copy"}, o, error));
+  CHECK(o.encodings == (tft::kMaskRaw | tft::kMaskCopy));
+  REQUIRE(parse({"--encodings", "raw,runs,copy"}, o, error));
+  CHECK(o.encodings == 7);
+  CHECK(std::string(kUsage).find("--encodings raw,runs,copy") != std::string::npos);
+}
+
+TEST_CASE("the framebuffer reads back what it shows, in either byte order, and counts it") {
+  FramebufferDisplay display(3, 2);
+  const uint8_t big[] = {0x12, 0x34, 0xAB, 0xCD};
+  display.push_pixels(tft::Window{1, 1, 2, 1}, big, tft::PixelOrder::big_endian);
+  uint8_t out[4] = {};
+  display.read_pixels(tft::Window{1, 1, 2, 1}, out, tft::PixelOrder::big_endian);
+  CHECK(std::vector<uint8_t>(out, out + 4) == std::vector<uint8_t>{0x12, 0x34, 0xAB, 0xCD});
+  display.read_pixels(tft::Window{1, 1, 2, 1}, out, tft::PixelOrder::little_endian);
+  CHECK(std::vector<uint8_t>(out, out + 4) == std::vector<uint8_t>{0x34, 0x12, 0xCD, 0xAB});
+  CHECK(display.pixels_read() == 4);
+  CHECK(display.read_calls() == 2);
+  CHECK(display.violations() == 0);
+  display.read_pixels(tft::Window{2, 1, 2, 1}, out, tft::PixelOrder::big_endian);  // one column outside
+  CHECK(display.violations() == 1);
+
+  FramebufferDisplay blind(3, 2, false);  // a panel without MISO: any read is the core's mistake
+  CHECK_FALSE(blind.can_read());
+  blind.read_pixels(tft::Window{0, 0, 1, 1}, out, tft::PixelOrder::big_endian);
+  CHECK(blind.violations() == 1);
 }
 
 TEST_CASE("a bad option is named with what was expected and what was given") {

@@ -32,7 +32,11 @@ void apply_rect(const DeviceVector& v, const uint8_t* body, size_t len, bool big
   const size_t x = body[0] | body[1] << 8, y = body[2] | body[3] << 8, w = body[4] | body[5] << 8,
                h = body[6] | body[7] << 8;
   std::vector<uint16_t> pixels;
-  if (body[8] == 0) {
+  if (body[8] == 2) {  // COPY: read the whole source box first, as through a temporary buffer
+    REQUIRE(len == 13);
+    const size_t sx = body[9] | body[10] << 8, sy = body[11] | body[12] << 8;
+    for (size_t i = 0; i < w * h; ++i) pixels.push_back(fb[(sy + i / w) * v.width + sx + i % w]);
+  } else if (body[8] == 0) {
     for (size_t i = 9; i + 1 < len; i += 2) pixels.push_back(pixel_at(body + i, big));
   } else {
     for (size_t i = 9; i + 2 < len; i += 3) pixels.insert(pixels.end(), body[i] + 1u, pixel_at(body + i + 1, big));

@@ -63,6 +63,34 @@ TEST_CASE("every vector fed in random pieces matches the Python reference") {
   }
 }
 
+TEST_CASE("every vector cut in two at every byte matches the Python reference") {
+  for (const auto& v : device_vectors()) {
+    for (size_t cut = 1; cut < v.stream.size(); ++cut) {
+      CAPTURE(v.name);
+      CAPTURE(cut);
+      size_t first = cut;
+      check_against_vector(v, run_vector(v, v.stream, [&first](size_t left) {
+                             const size_t n = first != 0 ? first : left;
+                             first = 0;
+                             return n;
+                           }));
+    }
+  }
+}
+
+TEST_CASE("the COPY vectors are there, offered by a board that reads back") {
+  size_t copies = 0, errors = 0;
+  for (const auto& v : device_vectors()) {
+    if (v.name.find("copy_") == std::string::npos) continue;
+    CAPTURE(v.name);
+    CHECK(v.encodings == 7);
+    ++copies;
+    errors += v.error.has_value();
+  }
+  CHECK(copies >= 16);
+  CHECK(errors >= 7);
+}
+
 TEST_CASE("every Python error code of the vectors has the same name in the Error enum") {
   std::set<std::string> names;
   for (int e = static_cast<int>(Error::none); e <= static_cast<int>(Error::bad_size); ++e) {
@@ -76,7 +104,7 @@ TEST_CASE("every Python error code of the vectors has the same name in the Error
   for (const char* code : {"unknown_type", "oversized", "bad_length", "expected_accept", "bad_version", "bad_encodings",
                            "bad_buffer", "frame_open", "not_in_frame", "seq_mismatch", "rect_empty",
                            "rect_out_of_bounds", "unknown_encoding", "raw_size_mismatch", "runs_partial",
-                           "runs_overflow", "runs_short"}) {
+                           "runs_overflow", "runs_short", "copy_size_mismatch", "copy_out_of_bounds"}) {
     CHECK_MESSAGE(names.count(code) == 1, code);
   }
 }

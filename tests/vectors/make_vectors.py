@@ -11,7 +11,7 @@ import json
 import struct
 from pathlib import Path
 
-from common.protocol import ProtocolError, parse_hello
+from common.protocol import ProtocolError, mask_to_encodings, parse_hello
 from devices.reference_display import BoardStream
 
 HERE = Path(__file__).parent
@@ -95,6 +95,33 @@ DEVICE_STREAMS = {
     "error_keepalive_with_body": accept() + msg(0x30, b"x"),
 }
 
+
+def copy(x: int, y: int, w: int, h: int, src_x: int, src_y: int, extra: bytes = b"") -> bytes:
+    return rect(x, y, w, h, 2, struct.pack("<HH", src_x, src_y) + extra)
+
+
+# Streams for a board that offers COPY too (encoding mask 7): it reads its panel back.
+WITH_COPY = accept(mask=7) + begin(1) + FULL_RAW
+COPY_STREAMS = {
+    "copy_down_overlapping": WITH_COPY + copy(0, 1, 4, 2, 0, 0) + end(1),
+    "copy_up_overlapping": WITH_COPY + copy(0, 0, 4, 2, 0, 1) + end(1),
+    "copy_right_overlapping": WITH_COPY + copy(1, 0, 3, 3, 0, 0) + end(1),
+    "copy_left_overlapping": WITH_COPY + copy(0, 0, 3, 3, 1, 0) + end(1),
+    "copy_diagonal": WITH_COPY + copy(1, 1, 3, 2, 0, 0) + end(1),
+    "copy_up_left_diagonal": WITH_COPY + copy(0, 0, 3, 2, 1, 1) + end(1),
+    "copy_to_itself": WITH_COPY + copy(0, 0, 4, 3, 0, 0) + end(1),
+    "copy_then_drawn_over": WITH_COPY + copy(2, 0, 2, 3, 0, 0) + rect(3, 2, 1, 1, 0, be_pixels(RED)) + end(1),
+    "copy_only_if_chosen": accept(mask=3) + begin(1) + FULL_RAW + rect(0, 0, 1, 1, 1, runs((1, RED))) + end(1),
+    "error_copy_not_accepted": accept(mask=3) + begin(1) + copy(0, 0, 1, 1, 1, 1),
+    "error_copy_payload_short": WITH_COPY + rect(0, 0, 1, 1, 2, b"\x01\x00\x01"),
+    "error_copy_payload_long": WITH_COPY + copy(0, 0, 1, 1, 1, 1, extra=b"\x00"),
+    "error_copy_source_right_edge": WITH_COPY + copy(0, 0, 2, 1, 3, 0),
+    "error_copy_source_bottom_edge": WITH_COPY + copy(0, 0, 1, 2, 0, 2),
+    "error_copy_source_wrap": WITH_COPY + copy(0, 0, 2, 1, 0xFFFF, 0),
+    "error_copy_destination_outside": WITH_COPY + copy(3, 0, 2, 1, 0, 0),
+}
+
+
 HELLOS = {
     "minimal": b"TFTS\x01" + struct.pack("<HHHH", 320, 240, 1, 64) + b"\x04main\x00\x00",
     "full": b"TFTS\x01" + struct.pack("<HHHH", 240, 240, 3, 16384) + b"\x04desk\x05fw1.0\x06secret",
@@ -115,9 +142,9 @@ def framebuffer_rows(framebuffer) -> list[str]:
     return [" ".join(f"{v:04x}" for v in row) for row in framebuffer.tolist()]
 
 
-def device_vector(name: str, stream: bytes) -> dict:
-    board = BoardStream(W, H, max_body=256)
-    vector: dict = {"name": name, "width": W, "height": H, "max_body": 256, "encodings": 3, "hex": stream.hex()}
+def device_vector(name: str, stream: bytes, encodings: int = 3) -> dict:
+    board = BoardStream(W, H, mask_to_encodings(encodings), max_body=256)
+    vector: dict = {"name": name, "width": W, "height": H, "max_body": 256, "encodings": encodings, "hex": stream.hex()}
     try:
         board.feed(stream)
     except ProtocolError as error:
@@ -152,7 +179,8 @@ def hello_vector(name: str, body: bytes) -> dict:
 
 def main() -> None:
     files = {
-        "device_stream.json": [device_vector(n, s) for n, s in DEVICE_STREAMS.items()],
+        "device_stream.json": [device_vector(n, s) for n, s in DEVICE_STREAMS.items()]
+        + [device_vector(n, s, encodings=7) for n, s in COPY_STREAMS.items()],
         "hello.json": [hello_vector(n, b) for n, b in HELLOS.items()],
     }
     for filename, vectors in files.items():

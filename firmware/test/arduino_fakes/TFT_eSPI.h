@@ -30,6 +30,8 @@ class TFT_eSPI : public Print {
   virtual void fillRect(int32_t x, int32_t y, int32_t w, int32_t h, uint32_t color);
   void setAddrWindow(int32_t xs, int32_t ys, int32_t w, int32_t h);
   void pushPixels(const void* data_in, uint32_t len);
+  // As the real one over SPI: RGB565 values with their two bytes exchanged (for pushRect).
+  void readRect(int32_t x, int32_t y, int32_t w, int32_t h, uint16_t* data);
   void setSwapBytes(bool swap);
   void startWrite(void);
   void endWrite(void);

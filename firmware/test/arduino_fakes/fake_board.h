@@ -26,6 +26,14 @@ struct Panel {
   bool unaligned_push = false;          // a pushPixels buffer not 4-byte aligned (TFT_eSPI reads words)
   int pushes_outside_transaction = 0;
   uint32_t cost_us = 0;                 // the clock moves this much per fillRect/pushPixels call
+  // What the panel shows, in the current rotation's coordinates (pushPixels and fillRect write it,
+  // readRect reads it); reset by setRotation.
+  int32_t memory_width = 0;
+  std::vector<uint16_t> memory;
+  uint32_t cursor = 0;                  // pixels pushed into the last address window
+  bool miso_wired = true;               // false: readRect reads 0x00 bytes, as from an unconnected input
+  std::vector<Window> reads;            // readRect arguments
+  bool unaligned_read = false;          // a readRect buffer not 2-byte aligned
 };
 
 struct MdnsService {

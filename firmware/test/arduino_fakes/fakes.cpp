@@ -291,6 +291,21 @@ void WebServer::sendHeader(const String& name, const String& value, bool) {
 // Panel.
 namespace {
 void note(const std::string& call) { state().panel.calls.push_back(call); }
+
+// Panel memory, clipped like the real controller's address window (tests may draw before init).
+void panel_store(int32_t x, int32_t y, uint16_t value) {
+  auto& panel = state().panel;
+  if (x < 0 || y < 0 || x >= panel.memory_width) return;
+  const size_t at = static_cast<size_t>(y) * static_cast<size_t>(panel.memory_width) + static_cast<size_t>(x);
+  if (at < panel.memory.size()) panel.memory[at] = value;
+}
+
+uint16_t panel_load(int32_t x, int32_t y) {
+  const auto& panel = state().panel;
+  if (x < 0 || y < 0 || x >= panel.memory_width) return 0;
+  const size_t at = static_cast<size_t>(y) * static_cast<size_t>(panel.memory_width) + static_cast<size_t>(x);
+  return at < panel.memory.size() ? panel.memory[at] : 0;
+}
 }  // namespace
 
 TFT_eSPI::TFT_eSPI(int16_t _W, int16_t _H) : init_width_(_W), init_height_(_H) {}
@@ -298,6 +313,9 @@ void TFT_eSPI::init(uint8_t) { note("init"); }
 void TFT_eSPI::setRotation(uint8_t r) {
   rotation_ = static_cast<uint8_t>(r & 3);
   note("rotation " + std::to_string(rotation_));
+  auto& panel = state().panel;
+  panel.memory_width = width();
+  panel.memory.assign(static_cast<size_t>(width()) * static_cast<size_t>(height()), 0);
 }
 int16_t TFT_eSPI::width(void) { return (rotation_ & 1) != 0 ? init_height_ : init_width_; }
 int16_t TFT_eSPI::height(void) { return (rotation_ & 1) != 0 ? init_width_ : init_height_; }
@@ -306,9 +324,16 @@ void TFT_eSPI::fillRect(int32_t x, int32_t y, int32_t w, int32_t h, uint32_t col
   char text[64];
   snprintf(text, sizeof text, "fillRect %d %d %d %d 0x%04X", x, y, w, h, color);
   note(text);
-  state().now_us += state().panel.cost_us;
+  auto& panel = state().panel;
+  for (int32_t row = y; row < y + h; ++row) {
+    for (int32_t col = x; col < x + w; ++col) panel_store(col, row, static_cast<uint16_t>(color));
+  }
+  state().now_us += panel.cost_us;
 }
-void TFT_eSPI::setAddrWindow(int32_t xs, int32_t ys, int32_t w, int32_t h) { state().panel.windows.push_back({xs, ys, w, h}); }
+void TFT_eSPI::setAddrWindow(int32_t xs, int32_t ys, int32_t w, int32_t h) {
+  state().panel.windows.push_back({xs, ys, w, h});
+  state().panel.cursor = 0;
+}
 void TFT_eSPI::pushPixels(const void* data_in, uint32_t len) {
   auto& panel = state().panel;
   state().now_us += panel.cost_us;
@@ -319,8 +344,29 @@ void TFT_eSPI::pushPixels(const void* data_in, uint32_t len) {
     // What goes on the bus: memory order without swap, the two bytes exchanged with swap.
     const uint8_t a = bytes[2 * i];
     const uint8_t b = bytes[2 * i + 1];
-    panel.pushed.push_back(panel.swap_bytes ? b : a);
-    panel.pushed.push_back(panel.swap_bytes ? a : b);
+    const uint8_t first = panel.swap_bytes ? b : a;
+    const uint8_t second = panel.swap_bytes ? a : b;
+    panel.pushed.push_back(first);
+    panel.pushed.push_back(second);
+    if (!panel.windows.empty() && panel.windows.back().w > 0) {  // into the window, row by row
+      const fake::Window& window = panel.windows.back();
+      const int32_t col = static_cast<int32_t>(panel.cursor % static_cast<uint32_t>(window.w));
+      const int32_t row = static_cast<int32_t>(panel.cursor / static_cast<uint32_t>(window.w));
+      if (row < window.h) panel_store(window.x + col, window.y + row, static_cast<uint16_t>(first << 8 | second));
+      ++panel.cursor;
+    }
+  }
+}
+void TFT_eSPI::readRect(int32_t x, int32_t y, int32_t w, int32_t h, uint16_t* data) {
+  auto& panel = state().panel;
+  state().now_us += panel.cost_us;
+  panel.reads.push_back({x, y, w, h});
+  if ((reinterpret_cast<uintptr_t>(data) & 1) != 0) panel.unaligned_read = true;
+  for (int32_t row = 0; row < h; ++row) {
+    for (int32_t col = 0; col < w; ++col) {
+      const uint16_t color = panel.miso_wired ? panel_load(x + col, y + row) : 0;
+      *data++ = static_cast<uint16_t>(color << 8 | color >> 8);
+    }
   }
 }
 void TFT_eSPI::setSwapBytes(bool swap) { state().panel.swap_bytes = swap; }

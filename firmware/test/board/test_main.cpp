@@ -58,6 +58,8 @@ TEST_CASE("a configured board streams, reports its losses on screen, and takes c
   CHECK(contains(sent, "main"));
   CHECK(contains(sent, "tftstream-0.1.0"));
   CHECK(static_cast<uint8_t>(sent[8]) + 256 * static_cast<uint8_t>(sent[9]) == 320);  // width after rotation
+  CHECK(static_cast<uint8_t>(sent[12]) == 3);  // RAW + RUNS: no COPY without TFTSTREAM_PANEL_READBACK
+  CHECK(static_cast<uint8_t>(sent[13]) == 0);
 
   fake::state().sent.clear();
   fake::state().to_receive = accept(4096) + seq_message(0x20, 1) + raw_rect(10, 20, 2, 2, 0x07E0) + seq_message(0x22, 1);

@@ -47,7 +47,11 @@ Connection::Connection(Network& network, Display& display, JitterSource& jitter,
       jitter_(jitter),
       config_(config),
       parser_(display, parser_config(config.hello)),
-      backoff_(config.backoff_base_ms, config.backoff_cap_ms) {}
+      backoff_(config.backoff_base_ms, config.backoff_cap_ms) {
+  // COPY reads the panel back: a display that cannot read must not offer it (the parser, built
+  // from the same mask, refuses an ACCEPT that picks it anyway).
+  config_.hello.encodings = encodings_for(display, config_.hello.encodings);
+}
 
 bool Connection::poll(uint32_t now) {
   switch (state_) {

@@ -40,7 +40,8 @@ const char* to_str(State state);
 const char* to_str(Drop drop);
 
 struct ConnectionConfig {
-  HelloInfo hello;  // its strings and token must outlive the Connection
+  HelloInfo hello;  // its strings and token must outlive the Connection; sent without COPY if
+                    // the display cannot read back (encodings_for)
   uint32_t connect_timeout_ms = 5000;
   uint32_t accept_timeout_ms = 5000;
   uint32_t backoff_base_ms = 200;

@@ -22,6 +22,8 @@ const char* to_str(Error error) {
     case Error::runs_partial: return "runs_partial";
     case Error::runs_overflow: return "runs_overflow";
     case Error::runs_short: return "runs_short";
+    case Error::copy_size_mismatch: return "copy_size_mismatch";
+    case Error::copy_out_of_bounds: return "copy_out_of_bounds";
     case Error::bad_name: return "bad_name";
     case Error::bad_size: return "bad_size";
   }

@@ -27,6 +27,8 @@ enum class Error : uint8_t {
   runs_partial,
   runs_overflow,
   runs_short,
+  copy_size_mismatch,
+  copy_out_of_bounds,
   // The board's own HELLO fields (the server's parse_hello codes).
   bad_name,
   bad_size,

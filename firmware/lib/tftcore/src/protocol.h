@@ -27,9 +27,11 @@ constexpr uint8_t kMsgServerKeepalive = 0x30;
 // Encodings: the wire value is the bit number in an encoding mask.
 constexpr uint8_t kEncodingRaw = 0;
 constexpr uint8_t kEncodingRuns = 1;
+constexpr uint8_t kEncodingCopy = 2;  // pixels the panel already shows; needs a Display that reads back
 constexpr uint16_t kMaskRaw = 1u << kEncodingRaw;
 constexpr uint16_t kMaskRuns = 1u << kEncodingRuns;
-constexpr uint16_t kMaskImplemented = kMaskRaw | kMaskRuns;  // what this core decodes
+constexpr uint16_t kMaskCopy = 1u << kEncodingCopy;
+constexpr uint16_t kMaskImplemented = kMaskRaw | kMaskRuns | kMaskCopy;  // what this core decodes
 
 constexpr uint8_t kFlagBigEndian = 0x01;
 
@@ -37,6 +39,7 @@ constexpr size_t kAcceptBody = 10;  // version u8, flags u8, encodings, max_body
 constexpr size_t kSeqBody = 4;
 constexpr size_t kRectHeader = 9;   // x, y, w, h u16, encoding u8
 constexpr size_t kRunSize = 3;      // (count-1) u8, pixel u16
+constexpr size_t kCopyBody = 4;     // COPY payload: src_x, src_y u16
 constexpr size_t kAckBody = 4;
 constexpr size_t kAckStatsBody = 17;  // seq, decode_us, draw_us, free_heap u32, rssi_dbm i8
 constexpr size_t kMaxHelloBody = 160;

@@ -33,8 +33,10 @@ size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 }  // namespace
 
 StreamParser::StreamParser(Display& display, const ParserConfig& config)
-    : display_(display), config_(config), writer_(display), raw_(writer_), runs_(writer_) {
-  config_.encodings &= kMaskImplemented;  // never agree to an encoding this core cannot decode
+    : display_(display), config_(config), writer_(display), raw_(writer_), runs_(writer_), copier_(display) {
+  // Never agree to an encoding this core cannot decode, nor to COPY on a display it cannot read.
+  config_.encodings = encodings_for(display, config_.encodings & kMaskImplemented);
+  copier_.set_piece_limit(config.copy_piece_pixels);
 }
 
 void StreamParser::reset() {
@@ -70,6 +72,7 @@ size_t StreamParser::step(const uint8_t* data, size_t size, Event& event) {
     case Phase::rect_header: return take_rect_header(data, size, event);
     case Phase::raw_payload: return take_raw(data, size, event);
     case Phase::runs_payload: return take_runs(data, size, event);
+    case Phase::copy_payload: return take_copy(data, size, event);
     case Phase::stopped: break;
   }
   return 0;
@@ -199,9 +202,14 @@ size_t StreamParser::take_rect_header(const uint8_t* data, size_t size, Event& e
   return n;
 }
 
-// The whole RECT is judged here, before its first pixel: nothing bad reaches the display.
+Window StreamParser::rect_window() const {
+  return Window{read_u16le(body_), read_u16le(body_ + 2), read_u16le(body_ + 4), read_u16le(body_ + 6)};
+}
+
+// The whole RECT is judged here, before its first pixel: nothing bad reaches the display. (A
+// COPY's source box is judged once its 4 bytes are in, still before any pixel moves.)
 Event StreamParser::begin_rect() {
-  const Window rect{read_u16le(body_), read_u16le(body_ + 2), read_u16le(body_ + 4), read_u16le(body_ + 6)};
+  const Window rect = rect_window();
   const uint8_t encoding = body_[8];
   if (rect.w == 0 || rect.h == 0) return fail(Error::rect_empty);
   if (static_cast<uint32_t>(rect.x) + rect.w > display_.width() ||
@@ -212,6 +220,11 @@ Event StreamParser::begin_rect() {
   if (encoding >= 16 || ((usable >> encoding) & 1u) == 0) return fail(Error::unknown_encoding);
   const uint32_t area = static_cast<uint32_t>(rect.w) * rect.h;
   const uint32_t payload = body_left_;
+  if (encoding == kEncodingCopy) {
+    if (payload != kCopyBody) return fail(Error::copy_size_mismatch);
+    phase_ = Phase::copy_payload;
+    return Event::none;
+  }
   writer_.begin(rect, accept_.big_endian ? PixelOrder::big_endian : PixelOrder::little_endian);
   if (encoding == kEncodingRaw) {
     // Compare halves: 2 * area could overflow 32 bits for a huge (and already bounded) rect.
@@ -244,6 +257,25 @@ size_t StreamParser::take_runs(const uint8_t* data, size_t size, Event& event) {
   body_left_ = static_cast<uint16_t>(body_left_ - n);
   if (body_left_ == 0) event = finish_runs();
   return n;
+}
+
+size_t StreamParser::take_copy(const uint8_t* data, size_t size, Event& event) {
+  const size_t n = copy_body(data, size, kRectHeader + kCopyBody);
+  if (body_left_ == 0) event = finish_copy();
+  return n;
+}
+
+// The source box, computed in 32 bits: src_x 0xFFFF plus a width must not wrap into the display.
+Event StreamParser::finish_copy() {
+  const Window to = rect_window();
+  const uint16_t from_x = read_u16le(body_ + kRectHeader);
+  const uint16_t from_y = read_u16le(body_ + kRectHeader + 2);
+  if (static_cast<uint32_t>(from_x) + to.w > display_.width() ||
+      static_cast<uint32_t>(from_y) + to.h > display_.height()) {
+    return fail(Error::copy_out_of_bounds);
+  }
+  copier_.copy(to, from_x, from_y);
+  return finish_rect();
 }
 
 Event StreamParser::finish_runs() {

@@ -5,6 +5,8 @@
 // vector: type, then length against the board's max_body, then ACCEPT-first, then the message's
 // own checks. A RECT is fully validated (inside the display, accepted encoding, payload size)
 // from its 9-byte header, before its first pixel is drawn; pixels then go straight to the display.
+// A COPY RECT waits for its 4 payload bytes (the source box, checked then), and is then copied
+// at once, inside the feed() call that brought its last byte.
 //
 // One difference is inherent to streaming: an error the reference finds only once a whole body is
 // buffered (RUNS that overflow or stop short), this parser finds when the offending run arrives.
@@ -19,6 +21,7 @@
 #include "display.h"
 #include "error.h"
 #include "protocol.h"
+#include "rect_copier.h"
 #include "rect_writer.h"
 
 namespace tft {
@@ -26,7 +29,14 @@ namespace tft {
 struct ParserConfig {
   uint16_t encodings = kMaskImplemented;  // the mask the board offered in HELLO
   uint16_t max_body = 0xFFFF;             // the largest body the board offered in HELLO
+  uint32_t copy_piece_pixels = RectCopier::kStripPixels;  // see RectCopier::set_piece_limit
 };
+
+// What a board may offer on `display`: `mask` without COPY when the display cannot read back.
+// The board's HELLO and the parser both apply it, so the server never gets to choose COPY then.
+inline uint16_t encodings_for(const Display& display, uint16_t mask) {
+  return display.can_read() ? mask : static_cast<uint16_t>(mask & ~kMaskCopy);
+}
 
 enum class Event : uint8_t {
   none,       // all bytes used, nothing to report
@@ -73,7 +83,9 @@ class StreamParser {
   bool incomplete() const { return phase_ != Phase::stopped && (phase_ != Phase::header || header_fill_ != 0); }
 
  private:
-  enum class Phase : uint8_t { header, fixed_body, reject_body, rect_header, raw_payload, runs_payload, stopped };
+  enum class Phase : uint8_t {
+    header, fixed_body, reject_body, rect_header, raw_payload, runs_payload, copy_payload, stopped
+  };
 
   size_t step(const uint8_t* data, size_t size, Event& event);
   size_t take_header(const uint8_t* data, size_t size, Event& event);
@@ -82,14 +94,17 @@ class StreamParser {
   size_t take_rect_header(const uint8_t* data, size_t size, Event& event);
   size_t take_raw(const uint8_t* data, size_t size, Event& event);
   size_t take_runs(const uint8_t* data, size_t size, Event& event);
+  size_t take_copy(const uint8_t* data, size_t size, Event& event);
 
   Error check_header() const;
   Event begin_message();
   Event finish_fixed();
   Event apply_accept();
   Event finish_reject();
+  Window rect_window() const;
   Event begin_rect();
   Event finish_runs();
+  Event finish_copy();
   Event finish_rect();
   Event finish_message(Event event);
   Event fail(Error error);
@@ -100,6 +115,7 @@ class StreamParser {
   RectWriter writer_;
   RawDecoder raw_;
   RunsDecoder runs_;
+  RectCopier copier_;
 
   Phase phase_ = Phase::header;
   Error error_ = Error::none;
@@ -108,7 +124,9 @@ class StreamParser {
   uint8_t type_ = 0;
   uint16_t body_len_ = 0;
   uint16_t body_left_ = 0;  // body bytes not yet consumed
-  uint8_t body_[kAcceptBody] = {};  // the largest fixed part: ACCEPT body, seq, RECT header
+  static constexpr size_t kFixedBody = kRectHeader + kCopyBody;  // the largest: a COPY RECT's whole body
+  static_assert(kFixedBody >= kAcceptBody && kFixedBody >= kSeqBody, "body_ holds every fixed part");
+  uint8_t body_[kFixedBody] = {};  // the fixed part being read: ACCEPT body, seq, RECT header (+ COPY source)
   uint8_t body_fill_ = 0;
 
   bool accepted_ = false;
