@@ -42,9 +42,9 @@ from bench.link_rig import (
     LightTap,
     histogram_quantile,
     latency_buckets,
-    listening,
 )
 from bench.link_workloads import Workload, all_workloads
+from devices.virtual_displays import listening
 from stages.encode_damage import find_damage
 from tests.harness import DEFAULT_DISPLAYS, REPO, Ports, wait_for, write_config
 

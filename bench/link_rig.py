@@ -232,13 +232,3 @@ def histogram_quantile(q: float, before: dict[float, float], after: dict[float, 
             return lower + (bound - lower) * (rank - below) / max(count - below, 1e-9)
         lower, below = bound, count
     return lower
-
-
-def listening(port: int) -> bool:
-    """True once something in this network namespace listens on TCP `port` (reads /proc, no connect)."""
-    wanted = f":{port:04X} "
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with contextlib.suppress(OSError), open(table) as lines:
-            if any(wanted in line and line.split()[3] == "0A" for line in lines):
-                return True
-    return False

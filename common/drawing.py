@@ -17,6 +17,7 @@ import cpuinfo
 from PIL import ImageDraw, ImageFont
 
 MIN_FONT_PX = 10
+CPU_LOOKUP_AFTER_S = 5.0
 ELLIPSIS = "\u2026"
 
 Rgb = tuple[int, int, int]
@@ -120,13 +121,16 @@ def tidy_cpu_name(raw: str) -> str:
 
 
 class CpuName:
-    """The CPU's brand string, looked up in the background: cpuinfo takes a second or two, and a
-    source's first picture should not wait for it. Until the lookup ends, `value` is a quick guess."""
+    """The CPU's brand string, looked up by cpuinfo in the background once the pipeline has started:
+    the lookup takes about a second of CPU in helper processes, which a starting pipeline needs for
+    its first picture more. Until the lookup ends, `value` is a quick guess."""
 
-    def __init__(self, known: str | None = None) -> None:
+    def __init__(self, known: str | None = None, lookup_after_s: float = CPU_LOOKUP_AFTER_S) -> None:
         self.value = known or tidy_cpu_name(platform.processor() or platform.machine() or "CPU")
         if known is None:
-            threading.Thread(target=self._look_up, daemon=True).start()
+            lookup = threading.Timer(lookup_after_s, self._look_up)
+            lookup.daemon = True
+            lookup.start()
 
     def _look_up(self) -> None:
         self.value = detect_cpu_name()

@@ -194,18 +194,31 @@ def run_source(kind: str, make_painter: Callable[[Source], Painter], argv: list[
             registry=ctx.registry,
         ).labels(source.name)
         next_tick = time.monotonic()
+        # A display's first picture that the pipeline did not take (at start its connections are
+        # still being made) goes as soon as the pipeline can take it, instead of at the next tick.
+        first: dict[str, tuple[Image.Image, int]] = {}
+        poller = zmq.Poller()
+        poller.register(control, zmq.POLLIN)
         while not ctx.stop.is_set():
             displays = wanted.now()
             waiting.set(len(displays))
+            names = {display.name for display in displays}
+            first = {name: offer for name, offer in first.items() if name in names and name not in sender.last}
+            if first and sender.sock.poll(0, zmq.POLLOUT):
+                for name, (picture, captured) in first.items():
+                    sender.send(name, picture, captured)
             if displays and time.monotonic() >= next_tick:
                 started = time.perf_counter()
                 painter.update()
                 for display in displays:
-                    sender.send(display.name, painter.draw(display.width, display.height))
+                    picture, captured = painter.draw(display.width, display.height), time.time_ns()
+                    if not sender.send(display.name, picture, captured) and display.name not in sender.last:
+                        first[display.name] = (picture, captured)
                 draw_seconds.observe(time.perf_counter() - started)
                 next_tick = max(next_tick + source.interval_s, time.monotonic())
             timeout = max(0.0, next_tick - time.monotonic()) if displays else POLL_MS / 1000
-            if control.poll(int(timeout * 1000) + 1):
+            poller.register(sender.sock, zmq.POLLOUT if first else 0)
+            if control in dict(poller.poll(int(timeout * 1000) + 1)):
                 while control.poll(0):
                     try:
                         wanted.update(decode_showing(control.recv_multipart()))

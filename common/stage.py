@@ -10,6 +10,7 @@ import argparse
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ from common.config import Config, ConfigError, load
 
 EXIT_CONFIG = 2  # supervisord: exitcodes=0 lets a config error go FATAL after startretries
 POLL_MS = 200
+RECONNECT_MS = 20  # a refused connect on loopback costs microseconds
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
@@ -45,8 +47,25 @@ class StageContext:
         else:
             # Queue only for peers that are really there, so a dead peer does not eat messages.
             sock.setsockopt(zmq.IMMEDIATE, 1)
+            # At start most peers bind after we connect: retry every 20 ms, not libzmq's 100 ms.
+            sock.setsockopt(zmq.RECONNECT_IVL, RECONNECT_MS)
             sock.connect(endpoint)
         return sock
+
+    def wait_for_peer(self, sock: zmq.SyncSocket, peer: str, limit_s: float | None = None) -> bool:
+        """Wait until `sock` can send: a peer is connected with room (IMMEDIATE counts only those).
+
+        A stage that takes input before its output reaches anyone drops what it takes: at start, a
+        stage waits for the next one before it connects or binds its input, so the first picture
+        is not lost to a connection still being made. False when stopped or after `limit_s`."""
+        deadline = None if limit_s is None else time.monotonic() + limit_s
+        if sock.poll(0, zmq.POLLOUT):
+            return True
+        self.log.info("waiting for %s", peer)
+        while not self.stop.is_set() and (deadline is None or time.monotonic() < deadline):
+            if sock.poll(POLL_MS, zmq.POLLOUT):
+                return True
+        return False
 
 
 def stage_arguments(description: str) -> argparse.ArgumentParser:

@@ -4,7 +4,8 @@ Consumes the egress's board port exactly as real boards would (protocol v1) and 
 `run/<display>.png`, refreshed while frames arrive, plus a page at http://<metrics host>:<preview
 port>/ that shows every display live. This is the "no hardware" display of the default pipeline.
 Each board is the C++ virtual device (build/firmware/virtual_device: the board's own core) when it
-is built, else the Python reference board.
+is built, else the Python reference board; they start once the egress listens, so that a pipeline
+starting up does not send them into their reconnect backoff.
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ import http.server
 import logging
 import sys
 import threading
+import time
+from dataclasses import dataclass
 from pathlib import Path
+
+import psutil
 
 from common.config import Config, ConfigError, load
 from common.stage import EXIT_CONFIG, LOG_FORMAT, stage_arguments
-from devices.reference_display import BoardOptions, ReferenceBoard
 
 log = logging.getLogger("virtual_displays")
 
@@ -36,53 +40,85 @@ FIGURE = (
 )
 
 
-def board_options(config: Config, run_dir: Path) -> list[BoardOptions]:
+@dataclass(frozen=True, slots=True)
+class VirtualBoard:
+    """One configured display's board: where it connects, what it says it is, where its PNG goes."""
+
+    host: str
+    port: int
+    display: str
+    width: int
+    height: int
+    token: str
+    png: Path
+
+
+def virtual_boards(config: Config, run_dir: Path) -> list[VirtualBoard]:
     host = "127.0.0.1" if config.egress.host in ("0.0.0.0", "::", "") else config.egress.host
     return [
-        BoardOptions(
-            host, config.egress.port, d.name, *d.panel_size, config.egress.token, png=run_dir / f"{d.name}.png"
-        )
+        VirtualBoard(host, config.egress.port, d.name, *d.panel_size, config.egress.token, run_dir / f"{d.name}.png")
         for d in config.displays
     ]
 
 
 VIRTUAL_DEVICE = Path(__file__).resolve().parent.parent / "build" / "firmware" / "virtual_device"
+EGRESS_POLL_S = 0.02
+EGRESS_WAIT_S = 30.0  # then start anyway: the boards retry by themselves
 
 
-def device_command(options: BoardOptions) -> list[str]:
+def device_command(board: VirtualBoard) -> list[str]:
     return [
         str(VIRTUAL_DEVICE),
-        *("--host", options.host, "--port", str(options.port), "--display", options.display),
-        *("--size", f"{options.width}x{options.height}", "--png", str(options.png), "--png-every-ms", "250"),
-        *(("--token", options.token) if options.token else ()),
+        *("--host", board.host, "--port", str(board.port), "--display", board.display),
+        *("--size", f"{board.width}x{board.height}", "--png", str(board.png), "--png-every-ms", "250"),
+        *(("--token", board.token) if board.token else ()),
     ]
 
 
-async def run_device(options: BoardOptions) -> None:
+async def run_device(board: VirtualBoard) -> None:
     """The C++ device reconnects by itself; restart it only if it exits (it logs why)."""
     while True:
-        process = await asyncio.create_subprocess_exec(*device_command(options), stdout=asyncio.subprocess.PIPE)
+        process = await asyncio.create_subprocess_exec(*device_command(board), stdout=asyncio.subprocess.PIPE)
         try:
             assert process.stdout is not None
+            connected = False  # streaming, and no frame drawn yet on this connection
             async for line in process.stdout:
                 text = line.decode(errors="replace").rstrip()
-                if not text.startswith(("frame:", "stats:")):
-                    log.info("%s: %s", options.display, text)
+                if text.startswith("frame:"):
+                    if connected:
+                        log.info("%s: first frame drawn (%s)", board.display, text.removeprefix("frame: "))
+                    connected = False
+                elif not text.startswith("stats:"):
+                    log.info("%s: %s", board.display, text)
+                    connected = text == "state: streaming"
             code = await process.wait()
         finally:
             if process.returncode is None:
                 process.terminate()
                 await process.wait()
-        log.warning("%s: virtual device exited with code %d; restarting in 2 s", options.display, code)
+        log.warning("%s: virtual device exited with code %d; restarting in 2 s", board.display, code)
         await asyncio.sleep(2)
 
 
-async def keep_connected(options: BoardOptions) -> None:
+async def keep_connected(board: VirtualBoard) -> None:
     """Reconnect with capped exponential backoff, as a board does."""
+    # Imported here: numpy and the decoders take a tenth of a second of CPU that the C++ device's
+    # path does not need while every stage is starting.
+    from devices.reference_display import BoardOptions, ReferenceBoard
+
+    options = BoardOptions(board.host, board.port, board.display, board.width, board.height, board.token, png=board.png)
     backoff = 0.1
     while True:
+        drawn = False  # a frame on this connection
+
+        def on_frame_end(seq: int, _framebuffer: object) -> None:
+            nonlocal drawn
+            if not drawn:
+                log.info("%s: first frame drawn (seq=%d)", options.display, seq)
+            drawn = True
+
         try:
-            reason = await ReferenceBoard(options).run()
+            reason = await ReferenceBoard(options, on_frame_end).run()
             backoff = 0.1
         except OSError as error:
             reason = f"cannot connect: {error.strerror}"
@@ -115,6 +151,28 @@ def serve_preview(config: Config, run_dir: Path) -> None:
     log.info("live view on http://%s:%d/", config.metrics_host, config.preview_port)
 
 
+def listening(port: int) -> bool | None:
+    """Whether a socket in this network namespace listens on TCP `port` (a probe connection would
+    reach the egress as a board without a hello); None where the system does not tell."""
+    try:
+        sockets = psutil.net_connections("tcp")
+    except psutil.AccessDenied:
+        return None
+    return any(s.status == psutil.CONN_LISTEN and s.laddr and s.laddr.port == port for s in sockets)
+
+
+async def egress_listening(port: int, limit_s: float = EGRESS_WAIT_S) -> None:
+    """Return once the egress listens (at most `limit_s`; at once where that cannot be seen).
+
+    Started together with the egress, a board would find nobody there and back off (0.2 s doubling
+    to 5 s), so its first frame could wait seconds after the egress is up."""
+    deadline = time.monotonic() + limit_s
+    if listening(port) is False:
+        log.info("waiting for the egress to listen on port %d", port)
+        while listening(port) is False and time.monotonic() < deadline:
+            await asyncio.sleep(EGRESS_POLL_S)
+
+
 async def run(config: Config) -> None:
     run_dir = config.path.parent / "run"
     run_dir.mkdir(exist_ok=True)
@@ -122,11 +180,12 @@ async def run(config: Config) -> None:
         serve_preview(config, run_dir)
     if VIRTUAL_DEVICE.exists():
         log.info("boards: the C++ virtual device %s", VIRTUAL_DEVICE)
-        board = run_device
+        run_board = run_device
     else:
         log.info("boards: the Python reference board (build the C++ virtual device with ./start or ./check)")
-        board = keep_connected
-    await asyncio.gather(*(board(options) for options in board_options(config, run_dir)))
+        run_board = keep_connected
+    await egress_listening(config.egress.port)
+    await asyncio.gather(*(run_board(board) for board in virtual_boards(config, run_dir)))
 
 
 def main(argv: list[str] | None = None) -> int:

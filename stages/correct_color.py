@@ -161,8 +161,9 @@ def correct_frame(correctors: Correctors, parts: list) -> tuple[FrameHeader, np.
 def loop(ctx: StageContext) -> None:
     metrics = make_metrics(ctx.registry)
     correctors = make_correctors(ctx.config.displays)
-    pictures = ctx.socket(zmq.PULL, ctx.config.endpoints.workers, bind=False, hwm=1)
     frames = ctx.socket(zmq.PUSH, ctx.config.endpoints.frames, bind=False, hwm=2)
+    ctx.wait_for_peer(frames, "encode_damage")  # then connect: gather_frames feeds only connected workers
+    pictures = ctx.socket(zmq.PULL, ctx.config.endpoints.workers, bind=False, hwm=1)
     while not ctx.stop.is_set():
         if not pictures.poll(POLL_MS):
             continue

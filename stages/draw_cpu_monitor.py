@@ -2,7 +2,7 @@
 
 Consumes one CpuSample per tick (psutil by default, injectable for tests) and produces an RGB
 picture of any requested size. Drawing is a few dozen rectangles and four text runs, well under a
-millisecond; the first cpuinfo lookup at construction (~1 s) is the only slow step.
+millisecond; the first picture also loads the fonts and lays out the display (a few ms).
 """
 
 from __future__ import annotations

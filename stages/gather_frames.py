@@ -31,8 +31,9 @@ def make_metrics(registry: CollectorRegistry) -> dict:
 
 def loop(ctx: StageContext) -> None:
     metrics = make_metrics(ctx.registry)
-    sources = ctx.socket(zmq.PULL, ctx.config.endpoints.sources, bind=True, hwm=8)
     workers = ctx.socket(zmq.PUSH, ctx.config.endpoints.workers, bind=True, hwm=2)
+    ctx.wait_for_peer(workers, "a color worker")  # meanwhile a source's picture stays with the source
+    sources = ctx.socket(zmq.PULL, ctx.config.endpoints.sources, bind=True, hwm=8)
     while not ctx.stop.is_set():
         if not sources.poll(POLL_MS):
             continue

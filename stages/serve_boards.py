@@ -13,30 +13,32 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import importlib
 import itertools
 import struct
 import sys
 import time
 from collections import deque
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
 import zmq
 import zmq.asyncio
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from zeroconf import NonUniqueNameException
-from zeroconf.asyncio import AsyncZeroconf
 
 from common import protocol
 from common.config import Config, Display
-from common.discovery import SERVICE_TYPE, advertise
 from common.messages import Demand, FrameKey, PacketHeader, decode_packet, encode_demand
 from common.protocol import Encoding, Hello, ProtocolError
 from common.stage import StageContext, run_stage
 
+if TYPE_CHECKING:
+    from zeroconf.asyncio import AsyncZeroconf
+
 LEGACY_HEADER = struct.Struct(">HHHHI")
 HELLO_TIMEOUT_S = 5.0
 DEMAND_RETRY_S = 1.0  # re-ask encode_damage (it may have restarted and forgotten us)
+ENCODER_WAIT_S = 5.0  # at start, for encode_damage to take demands before boards are let in
 REJECT_REASONS = ("bad_hello", "bad_token", "unknown_display", "wrong_size", "server_full")
 # (field of DeviceStats, metric suffix, help): what boards report in their acks, in base units
 DEVICE_STATS = (
@@ -376,10 +378,17 @@ def legacy_chunks(payload: bytes, big_endian: bool) -> bytes:
         x, y, w, h, _ = protocol.RECT_HEADER.unpack_from(body)
         pixels = bytes(body[protocol.RECT_HEADER.size :])
         if not big_endian:
-            pixels = np.frombuffer(pixels, "<u2").astype(">u2").tobytes()
+            pixels = swap_byte_pairs(pixels)
         out += LEGACY_HEADER.pack(x, y, w, h, len(pixels)) + pixels
         view = view[protocol.HEADER.size + length :]
     return bytes(out)
+
+
+def swap_byte_pairs(data: bytes) -> bytes:
+    """Little-endian RGB565 to big-endian (slices, not numpy: the egress starts faster without it)."""
+    swapped = bytearray(len(data))
+    swapped[0::2], swapped[1::2] = data[1::2], data[0::2]
+    return bytes(swapped)
 
 
 async def serve(ctx: StageContext) -> None:
@@ -391,28 +400,43 @@ async def serve(ctx: StageContext) -> None:
     packets.bind(ctx.config.endpoints.packets)
     egress = Egress(ctx.config, metrics, demands, ctx.log)
     cfg = ctx.config.egress
+    # A board let in before encode_damage takes demands would wait DEMAND_RETRY_S for its first frame.
+    if not ctx.wait_for_peer(demands, "encode_damage", ENCODER_WAIT_S) and not ctx.stop.is_set():
+        ctx.log.warning("encode_damage takes no demands after %.0f s; serving boards anyway", ENCODER_WAIT_S)
     servers = [await asyncio.start_server(egress.serve_v1, cfg.host, cfg.port)]
     if cfg.legacy:
         servers.append(await asyncio.start_server(legacy_handler(egress, cfg.legacy), cfg.host, cfg.legacy.port))
     ctx.log.info(
         "serving boards on %s:%d%s", cfg.host, cfg.port, f", legacy on {cfg.legacy.port}" if cfg.legacy else ""
     )
-    zeroconf = await advertise_safely(ctx)
     receive = asyncio.create_task(_receive_packets(packets, egress))
-    while not ctx.stop.is_set():
+    # mDNS probing takes about a second: the boards already here get their frames meanwhile.
+    advertising = asyncio.create_task(advertise_safely(ctx))
+    while not ctx.stop.is_set() and not (advertising.done() and advertising.exception() is not None):
         await asyncio.sleep(0.2)
     receive.cancel()
     for server in servers:
         server.close()
     for session in list(egress.sessions.values()):
         session.writer.close()  # each session then ends as "closed" and says goodbye to encode_damage
-    if zeroconf is not None:
+    if not advertising.done():
+        advertising.cancel()  # still registering: no goodbye, so a browser keeps the record until its TTL
+    elif (zeroconf := advertising.result()) is not None:  # raises what advertise_safely did not expect
         await zeroconf.async_close()
     await asyncio.sleep(0.2)
 
 
 async def advertise_safely(ctx: StageContext) -> AsyncZeroconf | None:
     """Boards can still use a configured host when mDNS cannot start, so that is a warning only."""
+    if ctx.config.egress.advertise is None:
+        return None
+    # zeroconf takes ~0.1 s of CPU to import: only when advertising, and in a thread, so the event
+    # loop serves the boards meanwhile; the imports below then find it loaded.
+    await asyncio.to_thread(importlib.import_module, "common.discovery")
+    from zeroconf import NonUniqueNameException
+
+    from common.discovery import SERVICE_TYPE, advertise
+
     try:
         zeroconf = await advertise(ctx.config)
     except (OSError, ValueError, NonUniqueNameException) as error:
