@@ -26,8 +26,12 @@ from bench import baselines, device, ideas
 from bench.baselines import Original
 from bench.pipeline import BOARD_MAX_BODY, Pipeline, Step, machine
 from bench.workloads import WORKLOADS, Move, Moving, Workload
+from common import protocol
+from common.rgb565 import expand_rgb565
+from devices.reference_display import BoardStream
 
 SERVER_STAGES = ("gather", "correct", "damage", "egress")
+LOSSY_QUALITY = 85
 
 
 @dataclass
@@ -43,6 +47,10 @@ class Result:
     ideas: dict[str, list[float]] = field(default_factory=dict)
     original_model: Original = field(default_factory=Original)
     blobs: list[bytes] = field(default_factory=list)  # every frame's zlib tiles, frame 1 included
+    lossy: list[int] = field(default_factory=list)  # bytes per changed frame with lossy_quality LOSSY_QUALITY
+    psnr: list[float] = field(default_factory=list)  # of what that board shows, against the exact picture
+    refresh: int = 0  # bytes of the lossless redraw once the picture stands still
+    refreshed_exact: bool = False
     decode: Future | None = None
     inflate: Future | None = None
 
@@ -53,6 +61,9 @@ class Result:
 def run_workload(workload: Workload, ticks: int, width: int, height: int, pool: ThreadPoolExecutor | None) -> Result:
     result = Result(workload, ticks)
     pipeline, dithered = Pipeline(workload.name, width, height), Pipeline(workload.name, width, height, dither=True)
+    lossy = Pipeline(workload.name, width, height, lossy_quality=LOSSY_QUALITY)
+    lossy_board = BoardStream(width, height, protocol.ALL_ENCODINGS, BOARD_MAX_BODY)
+    lossy_board.feed(lossy.accept())
     painter = workload.make()
     stream = [pipeline.accept()]
     values: np.ndarray | None = None  # the previous picture, corrected; and below, with dither
@@ -65,6 +76,8 @@ def run_workload(workload: Workload, ticks: int, width: int, height: int, pool: 
         blob, zlib_ms = baselines.zlib_tiles(values, step.values)
         dithered_step = dithered.push(step.rgb)
         assert dithered_step.values is not None and dithered_step.wire is not None
+        lossy_wire = lossy.push(step.rgb).wire or b""
+        lossy_board.feed(lossy_wire)
         stream.append(step.wire)
         result.blobs.append(blob)
         if values is None or dithered_values is None:
@@ -79,9 +92,15 @@ def run_workload(workload: Workload, ticks: int, width: int, height: int, pool: 
             result.original.append(sent)
             result.exact.append(exact)
             result.zlib.append(len(blob))
+            result.lossy.append(len(lossy_wire))
+            result.psnr.append(psnr(lossy_board.framebuffer, step.values))
             moves = painter.motion() if isinstance(painter, Moving) else None
             add_ideas(result.ideas, (values, step), (dithered_values, dithered_step), moves, pipeline.big_endian)
         values, dithered_values = step.values, dithered_step.values
+    refresh = lossy.refresh()
+    lossy_board.feed(refresh)
+    result.refresh = len(refresh)
+    result.refreshed_exact = values is not None and np.array_equal(lossy_board.framebuffer, values)
     if pool is not None and values is not None:
         stream_bytes = b"".join(stream)
         result.decode = pool.submit(device.replay_cost, stream_bytes, width, height, BOARD_MAX_BODY, values)
@@ -155,6 +174,27 @@ def print_bytes(results: list[Result]) -> None:
             f"{r.workload.name:13}{r.first_bytes:7d} |{ours:8.0f}{p95(r.ours):8.0f} |{orig:9.0f}{p95(r.original):8.0f}"
             f"{ratio(orig, ours):>10}{r.original_model.skipped:8d}{stale:9d}{error:8d} |{exact:11.0f}"
             f"{ratio(exact, ours):>6} |{zl:8.0f}{ratio(zl, ours):>10}"
+        )
+
+
+def psnr(shown: np.ndarray, exact: np.ndarray) -> float:
+    """dB of what a board shows against the exact picture, in RGB888 (inf: identical)."""
+    error = np.mean((expand_rgb565(shown).astype(np.float64) - expand_rgb565(exact).astype(np.float64)) ** 2)
+    return float("inf") if error == 0 else float(10 * np.log10(255**2 / error))
+
+
+def print_lossy(results: list[Result]) -> None:
+    print(f"\n== Lossy mode (lossy_quality = {LOSSY_QUALITY}): bytes per changed frame, frames 2..N, and PSNR of what")
+    print("   the board shows while the picture changes; then the lossless redraw once it stands still")
+    print(
+        f"{'workload':13}{'lossy':>8}{'exact orig':>11}{'/lossy':>7}{'PSNR dB':>8}{'min':>6} |{'redraw':>8}{'exact':>6}"
+    )
+    for r in results:
+        shown = [v for v in r.psnr if v != float("inf")]
+        print(
+            f"{r.workload.name:13}{mean(r.lossy):8.0f}{mean(r.exact):11.0f}{ratio(mean(r.exact), mean(r.lossy)):>7}"
+            f"{(mean(shown) if shown else float('inf')):8.1f}{(min(shown) if shown else float('inf')):6.1f} |"
+            f"{r.refresh:8d}{'yes' if r.refreshed_exact else 'NO':>6}"
         )
 
 
@@ -243,6 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     print_cpu(results)
     print_bytes(results)
     print_ideas(results)
+    print_lossy(results)
     if pool is not None:
         print_device(results)
         pool.shutdown()

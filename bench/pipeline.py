@@ -36,6 +36,7 @@ from stages.correct_color import correct_frame, make_correctors
 from stages.encode_damage import DamageEncoder, make_metrics
 
 BOARD_MAX_BODY = 16384  # what the reference board offers in its HELLO
+TICK_S = 1 / 30  # encoder clock per picture
 STAGES = ("draw", "send", "gather", "correct", "damage", "egress")
 
 
@@ -73,9 +74,11 @@ class Step:
         self.cpu_ms[stage] = (time.process_time() - start) * 1000
 
 
-def bench_config(source: str, width: int, height: int, dither: bool = False) -> Config:
-    """One display showing `source` with the default profile (dither off), or with dither; defaults for the rest."""
+def bench_config(source: str, width: int, height: int, dither: bool = False, lossy_quality: int = 0) -> Config:
+    """One display showing `source` with the default profile (dither off), or with dither, lossless or
+    with a JPEG quality; defaults for the rest."""
     text = f'[[displays]]\nname = "{source}"\nwidth = {width}\nheight = {height}\nsource = "{source}"\n'
+    text += f"lossy_quality = {lossy_quality}\n"
     if dither:
         text += 'profile = "dithered"\n\n[profiles.dithered]\ndither = true\n'
     if source not in BUILTIN_SOURCES:
@@ -89,15 +92,17 @@ def bench_config(source: str, width: int, height: int, dither: bool = False) -> 
 class Pipeline:
     """Source, gather, color, damage and egress for one display and the one board that shows it."""
 
-    def __init__(self, source: str, width: int, height: int, dither: bool = False) -> None:
+    def __init__(self, source: str, width: int, height: int, dither: bool = False, lossy_quality: int = 0) -> None:
         self.source, self.width, self.height = source, width, height
-        config = bench_config(source, width, height, dither)
+        config = bench_config(source, width, height, dither, lossy_quality)
         self.big_endian = config.displays[0].profile.big_endian
         self.encoder = DamageEncoder(config, make_metrics(CollectorRegistry()))
         self.correctors = make_correctors(config.displays)
         self.sock = Collect()
         self.sender = FrameSender(source, self.sock, refresh_s=1e9, registry=CollectorRegistry())  # type: ignore[arg-type]
         self.ticket = 0
+        self.now = 0.0  # the encoder's clock: a tick per picture, so a lossy frame is never "still" mid-run
+        self.encoder.clock = lambda: self.now
         self.encoder.on_demand(self._demand(None))  # the board connects and waits for its first frame
 
     def _demand(self, have: tuple[int, int] | None) -> bytes:
@@ -106,6 +111,15 @@ class Pipeline:
     def accept(self) -> bytes:
         """The ACCEPT the egress sends this board before its first frame."""
         return protocol.accept(protocol.Accept(self.big_endian, protocol.ALL_ENCODINGS, BOARD_MAX_BODY, 1000, 4000))
+
+    def refresh(self) -> bytes:
+        """The frame the board gets once the picture stood still (a lossless redraw of JPEG areas)."""
+        self.now += 60
+        packets = self.encoder.expire(self.now)
+        if not packets:
+            return b""
+        answer, payload = decode_packet(packets[0])
+        return protocol.frame_begin(answer.seq) + payload + protocol.frame_end(answer.seq)
 
     def step(self, painter: Ticker) -> Step:
         """One tick of the painter, drawn and taken through every stage."""
@@ -130,6 +144,7 @@ class Pipeline:
             header, step.values = correct_frame(self.correctors, parts)
             parts = encode_frame(header, step.values)
         with step.timed("damage"):
+            self.now += TICK_S
             (packet,) = self.encoder.on_frame(parts)  # answers the waiting board
             have = decode_packet(packet)[0].key
             self.ticket += 1

@@ -53,6 +53,7 @@ class Display:
     source: str
     profile: ColorProfile
     regions: tuple[Region, ...] = ()
+    lossy_quality: int = 0  # JPEG quality for photo-like areas while they change; 0: always lossless
 
     @property
     def panel_size(self) -> tuple[int, int]:
@@ -279,7 +280,7 @@ def _displays(
     displays: list[Display] = []
     for index, entry in enumerate(raw):
         t = Table(path, f"displays[{index}]", entry)
-        t.check_keys({"name", "width", "height", "source", "profile", "regions"})
+        t.check_keys({"name", "width", "height", "source", "profile", "regions", "lossy_quality"})
         name = t.get("name", str, "a name of 1-32 letters, digits, '_', '.' or '-'")
         if not DISPLAY_NAME.fullmatch(name) or any(d.name == name for d in displays):
             t.fail("name", "a unique name of 1-32 letters, digits, '_', '.' or '-'", name)
@@ -293,6 +294,7 @@ def _displays(
                 source=t.choice("source", tuple(sources)),
                 profile=profiles[profile],
                 regions=_regions(t, width, height),
+                lossy_quality=t.integer("lossy_quality", 0, 95, 0),
             )
         )
     return tuple(displays)

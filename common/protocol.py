@@ -36,6 +36,8 @@ class Encoding(enum.IntEnum):
     RAW = 0
     RUNS = 1
     COPY = 2  # payload: the source box's corner; the board copies pixels it already shows
+    LZ4 = 3  # payload: LZ4 block sequences that decode to the w*h pixels
+    JPEG = 4  # payload: a baseline JPEG of the w*h pixels (lossy; the server refreshes losslessly)
 
     @property
     def bit(self) -> int:

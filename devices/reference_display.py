@@ -128,6 +128,8 @@ class BoardStream:
         assert self.accepted is not None
         if code not in {e.value for e in self.accepted.encodings}:
             raise ProtocolError("unknown_encoding", f"encoding {code} not accepted")
+        if code == Encoding.LZ4 and protocol.RECT_HEADER.size + 2 * w * h > self.max_body:
+            raise ProtocolError("oversized", f"LZ4 RECT of {w}x{h} does not fit a {self.max_body}-byte buffer")
         payload = body[protocol.RECT_HEADER.size :]
         if code == Encoding.COPY:
             self._copy(x, y, w, h, payload)

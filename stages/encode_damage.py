@@ -33,7 +33,7 @@ from common.control import (
     encode_showing,
     is_switch,
 )
-from common.encodings import encode_best
+from common.encodings import encode_best, encode_jpeg
 from common.frames import REASONS, FrameHeader, PixelFormat, SchemaError, decode_frame, encode_frame
 from common.messages import Demand, PacketHeader, decode_demand, encode_packet
 from common.motion import Box, Move, SearchBackoff, find_move
@@ -44,6 +44,10 @@ HISTORY = 8
 PUBLISH_EVERY_S = 0.5
 RECT_OVERHEAD = protocol.HEADER.size + protocol.RECT_HEADER.size
 MAX_SPLIT = 8  # a sparse box is split into at most this many strips
+LOSSY_WORTH = 0.4  # JPEG is tried on a box whose lossless bytes exceed this share of RAW (photo-like)
+LOSSY_MIN_PIXELS = 1024  # smaller boxes stay lossless: JPEG's tables alone are ~600 bytes
+REFRESH_AFTER_S = 0.25  # a frame sent partly as JPEG is redrawn exactly once it stood still this long
+REFRESH_POLL_MS = 50
 
 
 class Update(NamedTuple):
@@ -59,9 +63,12 @@ class Update(NamedTuple):
         return sum(2 * b.w * b.h for b in [*moved, *self.boxes])
 
 
-def plan_update(old: np.ndarray, new: np.ndarray, can_copy: bool) -> Update:
-    """The damage from old to new; for a board that can COPY, first a move if it leaves less damage."""
+def plan_update(old: np.ndarray, new: np.ndarray, can_copy: bool, redraw: tuple[Box, ...] = ()) -> Update:
+    """The damage from old to new, plus the `redraw` boxes; for a board that can COPY, first a move
+    if it leaves less damage."""
     changed = old != new
+    for box in redraw:
+        changed[box.y : box.y + box.h, box.x : box.x + box.w] = True
     move = find_move(old, new, changed) if can_copy else None
     if move is not None:
         moved = move.apply(old)
@@ -204,19 +211,48 @@ def split_to_fit(box: Box, max_body: int) -> list[Box]:
     ]
 
 
-def packetize(pixels: np.ndarray, update: Update, demand: Demand, big_endian: bool) -> tuple[bytes, int]:
-    """RECT messages for the update (its move first), each block in the smaller allowed encoding;
-    and their count."""
+class Packet(NamedTuple):
+    payload: bytes  # RECT messages
+    rects: int
+    lossy: list[Box]  # boxes sent as JPEG: the board shows them only approximately
+
+
+def packetize(pixels: np.ndarray, update: Update, demand: Demand, big_endian: bool, quality: int = 0) -> Packet:
+    """RECT messages for the update (its move first), each block in the smallest allowed lossless
+    encoding; with a JPEG `quality`, photo-like boxes as JPEG where that is less than half the bytes."""
     messages = []
+    lossy: list[Box] = []
     if update.move is not None:
         source = update.move.source
         messages.append(protocol.copy_rect(update.move.x, update.move.y, source.w, source.h, source.x, source.y))
     for box in update.boxes:
+        lossless = []
         for block in split_to_fit(box, demand.max_body):
             region = pixels[block.y : block.y + block.h, block.x : block.x + block.w]
-            encoding, payload = encode_best(region, big_endian, demand.encodings)
-            messages.append(protocol.rect(*block, encoding, payload))
-    return b"".join(messages), len(messages)
+            lossless.append(protocol.rect(*block, *encode_best(region, big_endian, demand.encodings)))
+        size = sum(map(len, lossless))
+        photo = box.w * box.h >= LOSSY_MIN_PIXELS and size > LOSSY_WORTH * 2 * box.w * box.h
+        jpeg = jpeg_messages(pixels, box, quality, demand.max_body) if photo and quality else None
+        if jpeg is not None and 2 * sum(map(len, jpeg)) < size:
+            messages += jpeg
+            lossy.append(box)
+        else:
+            messages += lossless
+    return Packet(b"".join(messages), len(messages), lossy)
+
+
+def jpeg_messages(pixels: np.ndarray, box: Box, quality: int, max_body: int) -> list[bytes] | None:
+    """JPEG RECTs covering the box: the whole box, else bands of whole 16-row MCUs halved until each
+    fits the board's buffer; None if a single band does not fit."""
+    payload = encode_jpeg(pixels[box.y : box.y + box.h, box.x : box.x + box.w], quality)
+    if protocol.RECT_HEADER.size + len(payload) <= max_body:
+        return [protocol.rect(*box, protocol.Encoding.JPEG, payload)]
+    if box.h <= 16:
+        return None
+    top = max(16, box.h // 32 * 16)
+    upper = jpeg_messages(pixels, Box(box.x, box.y, box.w, top), quality, max_body)
+    lower = jpeg_messages(pixels, Box(box.x, box.y + top, box.w, box.h - top), quality, max_body)
+    return upper + lower if upper is not None and lower is not None else None
 
 
 @dataclass
@@ -249,8 +285,12 @@ class DisplayState:
     history: OrderedDict[tuple[int, int], Picture] = field(default_factory=OrderedDict)
     waiting: dict[str, Demand] = field(default_factory=dict)  # board id -> its unanswered demand
     updates: dict[tuple, Update] = field(default_factory=dict)  # (from frame, can copy) -> update to latest
-    packets: dict[tuple, tuple[bytes, int, int]] = field(default_factory=dict)
+    packets: dict[tuple, Packet] = field(default_factory=dict)
     motion_search: SearchBackoff = field(default_factory=SearchBackoff)
+    # (epoch, -counter) -> boxes of frame `counter` that went out as JPEG: what a board holding
+    # that key shows only approximately, until a lossless refresh.
+    lossy_sent: dict[tuple[int, int], list[Box]] = field(default_factory=dict)
+    composed_at: float = 0.0
 
     @property
     def latest(self) -> Picture | None:
@@ -265,9 +305,9 @@ class DisplayState:
         lapsed = [source for source, layer in self.layers.items() if now - layer.heard > ATTACHED_TIMEOUT_S]
         for source in lapsed:
             del self.layers[source]
-        return bool(lapsed) and self.compose()
+        return bool(lapsed) and self.compose(now)
 
-    def compose(self) -> bool:
+    def compose(self, now: float) -> bool:
         """A new frame from the main picture with every live layer on top; False if nothing to show."""
         if self.main is None and not self.layers:
             return False
@@ -293,34 +333,65 @@ class DisplayState:
         self.history[header.order_key] = Picture(header, pixels)
         while len(self.history) > HISTORY:
             self.history.popitem(last=False)
+        self.lossy_sent = {k: v for k, v in self.lossy_sent.items() if (k[0], -k[1]) in self.history}
+        self.composed_at = now
         self.updates.clear()
         self.packets.clear()
         return True
 
-    def answer(self, demand: Demand) -> tuple[Picture, bytes, int, int]:
+    def board_has(self, key: tuple[int, int] | None) -> tuple[tuple[int, int] | None, list[Box]]:
+        """The exact frame a board's key names (None: none still held) and the boxes it shows only
+        approximately (sent as JPEG)."""
+        exact, approximate = (key, []) if key not in self.lossy_sent else ((key[0], -key[1]), self.lossy_sent[key])
+        return (exact, approximate) if exact in self.history else (None, [])
+
+    def refresh_pending(self, demand: Demand, now: float) -> bool:
+        """A board showing the newest frame partly as JPEG gets it exactly once the picture stood
+        still for REFRESH_AFTER_S: while pictures keep coming, each is sent lossy instead."""
+        exact, approximate = self.board_has(demand.have)
+        latest = self.latest
+        return (
+            bool(approximate)
+            and latest is not None
+            and exact == latest.header.order_key
+            and (now - self.composed_at < REFRESH_AFTER_S)
+        )
+
+    def answer(self, demand: Demand) -> tuple[Picture, Packet, int, tuple[int, int]]:
         """Packets from the board's frame to the newest, computed once per frame pair and board kind;
-        with the count of RECT messages and the raw RGB565 bytes of the damage they cover."""
+        with the raw RGB565 bytes of the damage they cover and the key the board will then hold."""
         latest = self.latest
         assert latest is not None
-        have = demand.have if demand.have in self.history else None
-        can_copy = protocol.Encoding.COPY in demand.encodings
-        if (have, can_copy) not in self.updates:
-            whole = Box(0, 0, latest.pixels.shape[1], latest.pixels.shape[0])
-            old = self.history[have].pixels if have else None
-            if old is None:
-                update = Update(None, [whole])
-            elif can_copy and self.motion_search.due():
-                update = plan_update(old, latest.pixels, can_copy=True)
-                self.motion_search.found(update.move is not None)
-            else:
-                update = plan_update(old, latest.pixels, can_copy=False)
-            self.updates[(have, can_copy)] = update
-        update = self.updates[(have, can_copy)]
-        key = (have, demand.encodings, demand.max_body)
+        have, approximate = self.board_has(demand.have)
+        can_copy = protocol.Encoding.COPY in demand.encodings and not approximate
+        if (demand.have, can_copy) not in self.updates:
+            self.updates[(demand.have, can_copy)] = self._plan(have, approximate, can_copy)
+        update = self.updates[(demand.have, can_copy)]
+        key = (demand.have, demand.encodings, demand.max_body)
         if key not in self.packets:
-            payload, rects = packetize(latest.pixels, update, demand, self.display.profile.big_endian)
-            self.packets[key] = (payload, rects, update.raw_bytes)
-        return latest, *self.packets[key]
+            refresh = have == latest.header.order_key  # a refresh is what makes the picture exact
+            lossy = protocol.Encoding.JPEG in demand.encodings and not refresh
+            quality = self.display.lossy_quality if lossy else 0
+            self.packets[key] = packetize(latest.pixels, update, demand, self.display.profile.big_endian, quality)
+        packet = self.packets[key]
+        shows = latest.header.order_key
+        if packet.lossy:
+            shows = (shows[0], -shows[1])
+            known = self.lossy_sent.setdefault(shows, [])
+            known += [box for box in packet.lossy if box not in known]
+        return latest, packet, update.raw_bytes, shows
+
+    def _plan(self, have: tuple[int, int] | None, approximate: list[Box], can_copy: bool) -> Update:
+        latest = self.latest
+        assert latest is not None
+        if have is None:
+            return Update(None, [Box(0, 0, latest.pixels.shape[1], latest.pixels.shape[0])])
+        old, redraw = self.history[have].pixels, tuple(approximate)
+        if can_copy and self.motion_search.due():
+            update = plan_update(old, latest.pixels, True, redraw)
+            self.motion_search.found(update.move is not None)
+            return update
+        return plan_update(old, latest.pixels, False, redraw)
 
 
 def make_metrics(registry: CollectorRegistry) -> dict:
@@ -332,6 +403,11 @@ def make_metrics(registry: CollectorRegistry) -> dict:
         "repeats": Counter("tftstream_encode_damage_repeats_total", "Refreshes of a frame we had", registry=registry),
         "dropped": dropped,
         "out": Counter("tftstream_encode_damage_packets_out_total", "Frame packets sent to boards", registry=registry),
+        "lossy": Counter(
+            "tftstream_encode_damage_lossy_packets_total",
+            "Frame packets with JPEG areas (redrawn exactly once the picture stands still)",
+            registry=registry,
+        ),
         "skipped": Counter(
             "tftstream_encode_damage_frames_skipped_total",
             "Frames a board never got because a newer one was ready when it asked",
@@ -373,6 +449,7 @@ class DamageEncoder:
         self.metrics = metrics
         self.accepted_last = False  # whether the last picture made a new frame, and of which display
         self.accepted_display = next(iter(self.displays.values()))
+        self.clock = time.monotonic  # when a picture arrived and a layer was last heard (the benchmark steps it)
 
     def last_frame(self) -> list:
         """The frame the last accepted picture made, as an inter-stage message (for the tap)."""
@@ -401,7 +478,7 @@ class DamageEncoder:
         if box is not None:
             layer = state.layers.get(header.source)
             repeat = layer is not None and layer.picture.header.order_key == header.order_key
-            state.layers[header.source] = Layer(box, layer.picture if repeat and layer else picture, time.monotonic())
+            state.layers[header.source] = Layer(box, layer.picture if repeat and layer else picture, self.clock())
         else:
             repeat = state.main is not None and state.main.header == header
             state.main = state.main if repeat else picture
@@ -409,12 +486,21 @@ class DamageEncoder:
             self.metrics["repeats"].inc()
             return []
         state.seen[header.source] = header.order_key
-        self.accepted_last, self.accepted_display = state.compose(), state
+        self.accepted_last, self.accepted_display = state.compose(self.clock()), state
         return self._answer_all(state)
 
     def expire(self, now: float) -> list[list[bytes]]:
-        """Regions whose source stopped give their place back to the main picture."""
-        return [packet for state in self.displays.values() if state.expire(now) for packet in self._answer_all(state)]
+        """Regions whose source stopped give their place back to the main picture; boards showing
+        a picture partly as JPEG get it exactly once it stood still."""
+        out = [packet for state in self.displays.values() if state.expire(now) for packet in self._answer_all(state)]
+        for state in self.displays.values():
+            for board, demand in list(state.waiting.items()):
+                if demand.have in state.lossy_sent and not state.refresh_pending(demand, now):
+                    out += self._try_answer(state, board, now)
+        return out
+
+    def refreshes_pending(self) -> bool:
+        return any(d.have in s.lossy_sent for s in self.displays.values() for d in s.waiting.values())
 
     def _answer_all(self, state: DisplayState) -> list[list[bytes]]:
         return [packet for board in list(state.waiting) for packet in self._try_answer(state, board)]
@@ -453,25 +539,27 @@ class DamageEncoder:
         state.waiting[demand.board] = demand
         return self._try_answer(state, demand.board)
 
-    def _try_answer(self, state: DisplayState, board: str) -> list[list[bytes]]:
+    def _try_answer(self, state: DisplayState, board: str, now: float | None = None) -> list[list[bytes]]:
         demand = state.waiting[board]
         latest = state.latest
-        if latest is None or latest.header.order_key == demand.have:
+        now = self.clock() if now is None else now
+        if latest is None or latest.header.order_key == demand.have or state.refresh_pending(demand, now):
             return []
         del state.waiting[board]
         if demand.have is not None and demand.have in state.history:
             keys = list(state.history)
             self.metrics["skipped"].inc(len(keys) - 1 - keys.index(demand.have) - 1)
         started = time.perf_counter()
-        picture, payload, rects, raw_bytes = state.answer(demand)
+        picture, packet, raw_bytes, shows = state.answer(demand)
         self.metrics["seconds"].observe(time.perf_counter() - started)
-        self.metrics["ratio"].observe(raw_bytes / max(1, len(payload)))
+        self.metrics["ratio"].observe(raw_bytes / max(1, len(packet.payload)))
         self.metrics["out"].inc()
-        self.metrics["bytes"].observe(len(payload))
-        self.metrics["rects"].observe(rects)
+        self.metrics["lossy"].inc(bool(packet.lossy))
+        self.metrics["bytes"].observe(len(packet.payload))
+        self.metrics["rects"].observe(packet.rects)
         h = picture.header
-        header = PacketHeader(board, demand.ticket, h.display, h.order_key, h.seq, h.captured_ns, rects)
-        return [encode_packet(header, payload)]
+        header = PacketHeader(board, demand.ticket, h.display, shows, h.seq, h.captured_ns, packet.rects)
+        return [encode_packet(header, packet.payload)]
 
 
 def loop(ctx: StageContext) -> None:
@@ -489,7 +577,7 @@ def loop(ctx: StageContext) -> None:
     while not ctx.stop.is_set():
         published_at = publish_showing(control, encoder, published, published_at)
         out_of_band = encoder.expire(time.monotonic())
-        ready = dict(poller.poll(int(PUBLISH_EVERY_S * 1000)))
+        ready = dict(poller.poll(REFRESH_POLL_MS if encoder.refreshes_pending() else int(PUBLISH_EVERY_S * 1000)))
         out: list[list[bytes]] = out_of_band
         try:
             if demands in ready:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from common.config import load
 from common.frames import FrameHeader, PixelFormat, encode_frame
 from common.messages import Demand, PacketHeader, decode_packet, encode_demand
 from common.protocol import Accept, Encoding
+from common.rgb565 import expand_rgb565, pack_rgb565
 from devices.reference_display import BoardStream
 from stages.encode_damage import (
     Box,
@@ -179,7 +181,7 @@ def test_reference_board_shows_exactly_the_packetized_picture(
 ) -> None:
     picture = flat_and_noisy(HEIGHT, WIDTH)
     demand = Demand("b", 0, "main", None, encodings, max_body)
-    payload, count = packetize(picture, Update(None, [Box(0, 0, WIDTH, HEIGHT)]), demand, big_endian)
+    payload, count, _ = packetize(picture, Update(None, [Box(0, 0, WIDTH, HEIGHT)]), demand, big_endian)
     board = board_showing(payload, WIDTH, HEIGHT, encodings, max_body, big_endian)
     np.testing.assert_array_equal(board.framebuffer, picture)
     assert len(rect_headers(payload)) == count
@@ -190,7 +192,7 @@ def test_blocks_of_a_flat_area_go_as_runs_and_blocks_of_noise_as_raw() -> None:
     demand = Demand("b", 0, "main", None, BOTH, 64)
     half = WIDTH // 2
     flat, noisy = Box(0, 0, half, HEIGHT), Box(half, 0, WIDTH - half, HEIGHT)
-    payload, _ = packetize(flat_and_noisy(HEIGHT, WIDTH), Update(None, [flat, noisy]), demand, True)
+    payload, _, _ = packetize(flat_and_noisy(HEIGHT, WIDTH), Update(None, [flat, noisy]), demand, True)
     codes: dict[bool, set[int]] = {True: set(), False: set()}
     for x, _y, _w, _h, code in rect_headers(payload):
         codes[x < half].add(code)
@@ -206,9 +208,9 @@ def test_reference_board_holding_the_old_picture_shows_the_new_after_its_damage(
     for seed in range(40):
         old = flat_and_noisy(HEIGHT, WIDTH)
         new = sparse_change(np.random.default_rng(seed), old)
-        full, _ = packetize(old, Update(None, [Box(0, 0, WIDTH, HEIGHT)]), demand, big_endian)
+        full, _, _ = packetize(old, Update(None, [Box(0, 0, WIDTH, HEIGHT)]), demand, big_endian)
         board = board_showing(full, WIDTH, HEIGHT, encodings, 64, big_endian)
-        damage, _ = packetize(new, Update(None, find_damage(old, new)), demand, big_endian)
+        damage, _, _ = packetize(new, Update(None, find_damage(old, new)), demand, big_endian)
         assert board.feed(protocol.frame_begin(2) + damage + protocol.frame_end(2)) == [2]
         np.testing.assert_array_equal(board.framebuffer, new, err_msg=f"seed {seed}")
 
@@ -245,10 +247,10 @@ def dragged_window(seed: int, before: tuple[int, int], after: tuple[int, int]) -
 def update_bytes(old: np.ndarray, new: np.ndarray, encodings: frozenset[Encoding]) -> tuple[int, np.ndarray]:
     """Wire bytes from old to new for a board offering `encodings`, and what that board then shows."""
     demand = Demand("b", 0, "main", None, encodings, 16384)
-    full, _ = packetize(old, Update(None, [Box(0, 0, *old.shape[::-1])]), demand, True)
+    full, _, _ = packetize(old, Update(None, [Box(0, 0, *old.shape[::-1])]), demand, True)
     board = board_showing(full, old.shape[1], old.shape[0], encodings, 16384, True)
     update = plan_update(old, new, Encoding.COPY in encodings)
-    payload, _ = packetize(new, update, demand, True)
+    payload, _, _ = packetize(new, update, demand, True)
     assert board.feed(protocol.frame_begin(2) + payload + protocol.frame_end(2)) == [2]
     return len(payload), board.framebuffer
 
@@ -281,7 +283,7 @@ def test_a_dragged_window_is_copied_from_where_it_was() -> None:
 def test_a_board_that_cannot_copy_gets_no_copy() -> None:
     old, new = dragged_window(4, before=(10, 10), after=(0, 0))
     demand = Demand("b", 0, "main", None, NO_COPY, 16384)
-    payload, _ = packetize(new, plan_update(old, new, can_copy=False), demand, True)
+    payload, _, _ = packetize(new, plan_update(old, new, can_copy=False), demand, True)
     assert Encoding.COPY not in {code for *_, code in rect_headers(payload)}
 
 
@@ -301,9 +303,9 @@ def test_any_motion_with_noise_ends_exact_on_a_board_that_copies(max_body: int) 
         new = np.roll(old, (dy, dx), axis=(0, 1))
         new = sparse_change(rng, new)
         demand = Demand("b", 0, "main", None, protocol.ALL_ENCODINGS, max_body)
-        full, _ = packetize(old, Update(None, [Box(0, 0, SCREEN_W, SCREEN_H)]), demand, False)
+        full, _, _ = packetize(old, Update(None, [Box(0, 0, SCREEN_W, SCREEN_H)]), demand, False)
         board = board_showing(full, SCREEN_W, SCREEN_H, protocol.ALL_ENCODINGS, max_body, False)
-        payload, _ = packetize(new, plan_update(old, new, can_copy=True), demand, False)
+        payload, _, _ = packetize(new, plan_update(old, new, can_copy=True), demand, False)
         assert board.feed(protocol.frame_begin(2) + payload + protocol.frame_end(2)) == [2]
         np.testing.assert_array_equal(board.framebuffer, new, err_msg=f"seed {seed}, moved by {dy},{dx}")
 
@@ -505,3 +507,79 @@ def test_malformed_demand_raises_value_error_naming_its_bytes(encoder: DamageEnc
     with pytest.raises(ValueError) as caught:
         encoder.on_demand(raw)
     assert repr(raw[:40])[:-1] in str(caught.value)
+
+
+# --- lossy mode (JPEG while the picture changes, exact once it stands still) -----------------------
+
+PHOTO_W, PHOTO_H = 96, 64
+
+
+def photo(seed: int) -> np.ndarray:
+    """Smooth colour gradients with mild texture: what JPEG is for, and what runs and LZ4 are not."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:PHOTO_H, 0:PHOTO_W]
+    waves = [np.sin(x / (9 + c + seed) + c) * np.cos(y / (13 - c) - seed) for c in range(3)]
+    rgb = np.stack([120 + 100 * wave + rng.integers(0, 6, x.shape) for wave in waves], axis=-1)
+    return pack_rgb565(rgb.astype(np.uint8))
+
+
+@pytest.fixture
+def lossy_encoder(tmp_path: Path, registry: CollectorRegistry) -> DamageEncoder:
+    path = tmp_path / "t.toml"
+    display = f'name = "main"\nwidth = {PHOTO_W}\nheight = {PHOTO_H}\nsource = "cpu_monitor"\nlossy_quality = 85\n'
+    path.write_text("[[displays]]\n" + display)
+    return DamageEncoder(load(path), make_metrics(registry))
+
+
+def lossy_board(encodings: frozenset[Encoding]) -> BoardStream:
+    board = BoardStream(PHOTO_W, PHOTO_H, encodings, 16384)
+    board.feed(protocol.accept(Accept(True, encodings, 16384, 1000, 4000)))
+    return board
+
+
+def show(board: BoardStream, packets: list[list[bytes]], seq: int) -> tuple[PacketHeader, set[int]]:
+    """Feed the one packet to the board; its header and the encodings it used."""
+    header, payload = answer(packets)
+    assert board.feed(protocol.frame_begin(seq) + payload + protocol.frame_end(seq)) == [seq]
+    return header, {code for *_, code in rect_headers(payload)}
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    error = np.mean((expand_rgb565(a).astype(np.float64) - expand_rgb565(b).astype(np.float64)) ** 2)
+    return float("inf") if error == 0 else 10 * np.log10(255**2 / error)
+
+
+def test_a_changing_photo_goes_as_jpeg_then_exactly_once_it_stands_still(lossy_encoder: DamageEncoder) -> None:
+    board, picture, epoch = lossy_board(BOTH), photo(1), lossy_encoder.displays["main"].epoch
+    lossy_encoder.on_demand(ask())
+    header, codes = show(board, lossy_encoder.on_frame(frame(picture, 1)), 1)
+    assert codes == {Encoding.JPEG} and header.key == (epoch, -1)  # approximately frame 1
+    assert 30 < psnr(board.framebuffer, picture) < float("inf")
+    assert lossy_encoder.on_demand(ask(have=header.key, ticket=2)) == []  # not yet: the picture may move on
+    assert lossy_encoder.expire(time.monotonic()) == []
+    header, codes = show(board, lossy_encoder.expire(time.monotonic() + 1), 2)  # it stood still
+    assert Encoding.JPEG not in codes and header.key == key(lossy_encoder, 1)
+    np.testing.assert_array_equal(board.framebuffer, picture)
+    assert lossy_encoder.on_demand(ask(have=header.key, ticket=3)) == []  # exact: nothing more to send
+
+
+def test_while_the_photo_keeps_changing_every_frame_is_jpeg_and_then_exact(lossy_encoder: DamageEncoder) -> None:
+    board, epoch = lossy_board(BOTH), lossy_encoder.displays["main"].epoch
+    lossy_encoder.on_demand(ask())
+    for seq in range(1, 5):
+        packets = lossy_encoder.on_frame(frame(photo(seq), seq))
+        assert len(answer(packets)[1]) * 2 < 2 * PHOTO_W * PHOTO_H
+        header, codes = show(board, packets, seq)
+        assert codes == {Encoding.JPEG} and header.key == (epoch, -seq)
+        lossy_encoder.on_demand(ask(have=header.key, ticket=seq + 1))
+    show(board, lossy_encoder.expire(time.monotonic() + 1), 9)
+    np.testing.assert_array_equal(board.framebuffer, photo(4))
+
+
+def test_a_board_without_jpeg_gets_the_photo_exactly(lossy_encoder: DamageEncoder) -> None:
+    lossless = frozenset({Encoding.RAW, Encoding.RUNS, Encoding.LZ4})
+    board = lossy_board(lossless)
+    lossy_encoder.on_frame(frame(photo(1), 1))
+    header, codes = show(board, lossy_encoder.on_demand(ask(encodings=lossless)), 1)
+    assert Encoding.JPEG not in codes and header.key == key(lossy_encoder, 1)
+    np.testing.assert_array_equal(board.framebuffer, photo(1))

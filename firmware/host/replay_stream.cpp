@@ -1,5 +1,6 @@
 // replay_stream: runs the core's parser over streams given on stdin, one per line as
-// "WIDTH HEIGHT MAX_BODY ENCODINGS HEX", and prints one result line per stream:
+// "WIDTH HEIGHT MAX_BODY ENCODINGS HEX" (with an LZ4 block buffer of MAX_BODY bytes), and prints
+// one result line per stream:
 // "error=<code> acks=<seq,...> rejected=<hex reason|-> incomplete=<0|1> fb=<hex, u16 big-endian>".
 // scripts/cross_check.py compares these with the Python reference (devices/reference_display.py).
 #include <stdio.h>
@@ -25,6 +26,8 @@ std::string replay(unsigned width, unsigned height, unsigned max_body, unsigned 
   tft::ParserConfig config;
   config.max_body = static_cast<uint16_t>(max_body);
   config.encodings = static_cast<uint16_t>(encodings);
+  std::vector<uint8_t> block(max_body);  // as a board: one of its max_body, so LZ4 can be offered
+  config.block = tft::BlockBuffer{block.data(), block.size()};
   tft::StreamParser parser(display, config);
   std::string acks;
   size_t pos = 0;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <string>
+#include <vector>
 
 #include "connection.h"
 #include "framebuffer_display.h"
@@ -173,8 +174,9 @@ void save(const DeviceOptions& options, const tft::host::FramebufferDisplay& dis
   }
 }
 
-tft::ConnectionConfig connection_config(const DeviceOptions& options) {
+tft::ConnectionConfig connection_config(const DeviceOptions& options, std::vector<uint8_t>& block) {
   tft::ConnectionConfig config;
+  config.block = tft::BlockBuffer{block.data(), block.size()};  // LZ4: a RECT of up to max_body
   config.hello.width = options.width;
   config.hello.height = options.height;
   config.hello.encodings = options.encodings;
@@ -192,7 +194,8 @@ int run(const DeviceOptions& options) {
   tft::host::PosixNetwork network(options.host, options.port, options.rx_buffer);
   XorShiftJitter jitter(static_cast<uint32_t>(monotonic_ns()) ^ static_cast<uint32_t>(getpid()));
   SteadyClock clock;
-  tft::Connection connection(network, display, jitter, connection_config(options));
+  std::vector<uint8_t> block(options.max_body);  // a board's static array of its max_body
+  tft::Connection connection(network, display, jitter, connection_config(options, block));
   Printer printer;
   printer.attach(&connection, &network);
   connection.set_observer(&printer);

@@ -3,8 +3,9 @@
 `python3 firmware/scripts/cross_check.py [--tool build/firmware/replay_stream] [--random 3000] [--seed 1]`
 
 Streams: every shared vector with each byte flipped (three ways), and random sessions encoded by
-common/encodings.py (random sizes, byte orders, RAW/RUNS, keepalives), some of them cut or with a
-byte changed. Rules, from the documented difference between a streaming and a buffering parser:
+common/encodings.py (random sizes, byte orders, RAW/RUNS/LZ4, keepalives), some of them cut or with
+a byte changed (replay_stream gives the core a block buffer of max_body, so it offers LZ4). Rules,
+from the documented difference between a streaming and a buffering parser:
 - the reference fails with code E           -> the core fails with E;
 - the reference ends on a message boundary  -> same framebuffer, ACKs and REJECT, no error;
 - the reference is inside a message         -> same ACKs and REJECT; the core may already have
@@ -27,8 +28,8 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from common import protocol  # noqa: E402
-from common.encodings import encode_best  # noqa: E402
-from common.protocol import ProtocolError  # noqa: E402
+from common.encodings import encode_best, encode_lz4, encode_raw  # noqa: E402
+from common.protocol import Encoding, ProtocolError  # noqa: E402
 from devices.reference_display import BoardStream  # noqa: E402
 
 
@@ -53,10 +54,11 @@ def reference(width: int, height: int, max_body: int, mask: int, stream: bytes) 
 def random_session(rng: random.Random) -> tuple[int, int, int, int, bytes]:
     width, height = rng.randint(1, 24), rng.randint(1, 16)
     max_body = rng.choice([64, 100, 256, 1000, 0xFFFF])
-    mask = rng.choice([1, 3])
+    mask = rng.choice([1, 3, 9, 11])
     big = rng.random() < 0.5
-    chosen = protocol.mask_to_encodings(mask if rng.random() < 0.8 else rng.choice([1, 3]))
-    out = protocol.accept(protocol.Accept(big, chosen, min(max_body, rng.choice([max_body, 64])), 1000, 4000))
+    chosen = protocol.mask_to_encodings(mask if rng.random() < 0.8 else rng.choice([1, 3, 9, 11]))
+    accepted_body = min(max_body, rng.choice([max_body, 64]))
+    out = protocol.accept(protocol.Accept(big, chosen, accepted_body, 1000, 4000))
     seq = rng.randrange(1 << 32)
     for _ in range(rng.randint(0, 4)):
         out += protocol.frame_begin(seq)
@@ -67,7 +69,12 @@ def random_session(rng: random.Random) -> tuple[int, int, int, int, bytes]:
             x, y = rng.randint(0, width - w), rng.randint(0, height - h)
             colours = rng.sample(range(65536), rng.randint(1, 3))
             pixels = np.array([[rng.choice(colours) for _ in range(w)] for _ in range(h)], np.uint16)
-            encoding, payload = encode_best(pixels, big, chosen)
+            # LZ4 only where the RAW bytes fit a body, as a server splits its blocks (the core checks
+            # 9 + 2*w*h <= max_body from the header: oversized); sometimes LZ4 even when larger.
+            allowed = chosen if 9 + 2 * w * h <= accepted_body else chosen - {Encoding.LZ4}
+            encoding, payload = encode_best(pixels, big, allowed)
+            if Encoding.LZ4 in allowed and rng.random() < 0.3:
+                encoding, payload = Encoding.LZ4, encode_lz4(encode_raw(pixels, big))
             if 9 + len(payload) > 0xFFFF:
                 continue
             out += protocol.rect(x, y, w, h, encoding, payload)

@@ -54,6 +54,9 @@ board::SerialConsole g_console(g_settings, g_store);
 board::SetupPortal g_portal(g_settings, g_store);
 board::StatusScreen g_status(g_display);
 EspJitter g_jitter;
+// LZ4's block buffer: one RECT decodes here (its matches reach back anywhere in it). The core
+// offers LZ4 only if this holds the announced max_body: kMaxBody or less (the TCP window caps it).
+uint8_t g_lz4_block[board::kMaxBody];
 int8_t g_rssi = 0;  // sampled once a second: ACKs carry it without a driver call per frame
 
 class Probe : public board::BoardProbe {
@@ -90,8 +93,10 @@ tft::ConnectionConfig connection_config() {
   tft::ConnectionConfig config;
   config.hello.width = g_display.width();
   config.hello.height = g_display.height();
-  config.hello.encodings = tft::encodings_for(g_display, tft::kMaskImplemented);  // COPY if it reads back
   config.hello.max_body = announced_max_body();
+  config.block = tft::BlockBuffer{g_lz4_block, sizeof g_lz4_block};
+  // COPY if the panel reads back; LZ4 if the block buffer holds max_body.
+  config.hello.encodings = tft::encodings_for(g_display, tft::kMaskImplemented, config.block, config.hello.max_body);
   config.hello.display = g_settings.display;
   config.hello.firmware = board::kFirmware;
   config.hello.token = reinterpret_cast<const uint8_t*>(g_settings.token);

@@ -1,12 +1,15 @@
-// libFuzzer target over the stream parser, the RAW and RUNS decoders and COPY (ASan + UBSan).
+// libFuzzer target over the stream parser, the RAW, RUNS and LZ4 decoders and COPY (ASan + UBSan).
 // Input: [width-1 % 64][height-1 % 64][max_body u16le][setup][pieces][stream...]
-//   setup:  bit 1 = offer RUNS, bit 2 = offer COPY, bit 3 = the display cannot read back
+//   setup:  bit 1 = offer RUNS, bit 2 = offer COPY, bit 3 = the display cannot read back,
+//           bit 4 = offer LZ4, bit 6 = LZ4's block buffer is a byte short of max_body (so not offered)
 //   pieces: bits 0-4 = piece-1 (network pieces of 1..32 bytes), bits 5-7 = COPY piece size
 //           (0: the full strip; else 1, 2, 3, 5, 8, 13, 40 pixels, so rows of a small display
 //           split into chunks)
 // Asserts: no window outside the display, no read of a display that cannot read, no stall
 // (feed taking nothing without stopping), and the same result whether the stream comes whole
-// or in pieces.
+// or in pieces. The block buffer is a heap block of exactly its size (ASan sees a byte past or
+// before it) holding different garbage in the two runs, so a byte read before it is written
+// shows as a different result.
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -27,9 +30,11 @@ struct Result {
   }
 };
 
-Result run(uint16_t width, uint16_t height, bool readable, const tft::ParserConfig& config, const uint8_t* data,
-           size_t size, size_t piece) {
+Result run(uint16_t width, uint16_t height, bool readable, tft::ParserConfig config, size_t block_size,
+           uint8_t garbage, const uint8_t* data, size_t size, size_t piece) {
   tft::host::FramebufferDisplay display(width, height, readable);
+  std::vector<uint8_t> block(block_size, garbage);
+  config.block = tft::BlockBuffer{block.data(), block.size()};
   tft::StreamParser parser(display, config);
   Result result{tft::Error::none, false, {}, {}};
   size_t pos = 0;
@@ -59,13 +64,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const uint16_t height = static_cast<uint16_t>(1 + data[1] % 64);
   tft::ParserConfig config;
   config.max_body = static_cast<uint16_t>(data[2] | data[3] << 8);
-  config.encodings = static_cast<uint16_t>(tft::kMaskRaw | (data[4] & (tft::kMaskRuns | tft::kMaskCopy)));
+  config.encodings = static_cast<uint16_t>(tft::kMaskRaw | (data[4] & (tft::kMaskRuns | tft::kMaskCopy)) |
+                                           ((data[4] & 0x10) != 0 ? tft::kMaskLz4 : 0));
   const bool readable = (data[4] & 0x08) == 0;
+  const size_t block_size = config.max_body - ((data[4] & 0x40) != 0 && config.max_body > 0 ? 1 : 0);
   static const uint32_t kCopyPieces[8] = {0, 1, 2, 3, 5, 8, 13, 40};
   config.copy_piece_pixels = kCopyPieces[data[5] >> 5];
   const size_t piece = 1 + data[5] % 32;
-  const Result whole = run(width, height, readable, config, data + 6, size - 6, size);
-  const Result pieces = run(width, height, readable, config, data + 6, size - 6, piece);
+  const Result whole = run(width, height, readable, config, block_size, 0x00, data + 6, size - 6, size);
+  const Result pieces = run(width, height, readable, config, block_size, 0xFF, data + 6, size - 6, piece);
   if (!(whole == pieces)) abort();
   return 0;
 }

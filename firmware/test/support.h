@@ -78,4 +78,13 @@ Bytes rect_msg(uint16_t x, uint16_t y, uint16_t w, uint16_t h, uint8_t encoding,
 Bytes be_pixels(const std::vector<uint16_t>& values);
 Bytes cat(std::initializer_list<Bytes> parts);
 
+// LZ4 the plain way, a transcription of common/encodings.py decode_lz4 (independent of the core):
+// `error` is "none" or the first error's code; `bytes` what stream order produced before it
+// (a truncated run of literals included, as a streaming decoder has them).
+struct Lz4Plain {
+  std::string error;
+  Bytes bytes;
+};
+Lz4Plain lz4_plain(const Bytes& payload, size_t size);
+
 }  // namespace tft::test

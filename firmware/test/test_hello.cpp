@@ -88,8 +88,8 @@ TEST_CASE("HELLO refuses long strings, unknown encodings and a buffer too small"
   CHECK(check_hello(info_of("main", fw33, "", 320, 240, 1, 64)) == Error::bad_name);
   CHECK(check_hello(info_of("main", "tab\there", "", 320, 240, 1, 64)) == Error::bad_name);
   CHECK(check_hello(info_of("main", "", token65, 320, 240, 1, 64)) == Error::bad_length);
-  CHECK(check_hello(info_of("main", "", "", 320, 240, 1 | 8, 64)) == Error::bad_encodings);  // bit 3: none yet
-  CHECK(check_hello(info_of("main", "", "", 320, 240, 1 | 2 | 4, 64)) == Error::none);       // RAW, RUNS, COPY
+  CHECK(check_hello(info_of("main", "", "", 320, 240, 1 | 0x8000, 64)) == Error::bad_encodings);  // bit 15: none
+  CHECK(check_hello(info_of("main", "", "", 320, 240, 1 | 2 | 4 | 8, 64)) == Error::none);  // RAW, RUNS, COPY, LZ4
   CHECK(check_hello(info_of("main", "", "", 4097, 240, 1, 64)) == Error::bad_size);
   const std::string name32(32, 'n'), fw32(32, 'f'), token64(64, 't');  // must outlive `longest`
   const HelloInfo longest = info_of(name32, fw32, token64, 320, 240, 3, 64);

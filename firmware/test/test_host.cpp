@@ -49,17 +49,21 @@ TEST_CASE("the command line sets every option") {
   CHECK(o.encodings == 1);
 }
 
-TEST_CASE("the virtual device offers every encoding by default, COPY included; --encodings picks") {
+TEST_CASE("the virtual device offers every encoding by default, COPY and LZ4 included; --encodings picks") {
   DeviceOptions o;
   std::string error;
   REQUIRE(parse({}, o, error));
   CHECK(o.encodings == tft::kMaskImplemented);
-  CHECK(o.encodings == 7);
+  CHECK(o.encodings == 15);
   REQUIRE(parse({"--encodings", "raw,copy"}, o, error));
   CHECK(o.encodings == (tft::kMaskRaw | tft::kMaskCopy));
   REQUIRE(parse({"--encodings", "raw,runs,copy"}, o, error));
   CHECK(o.encodings == 7);
-  CHECK(std::string(kUsage).find("--encodings raw,runs,copy") != std::string::npos);
+  REQUIRE(parse({"--encodings", "raw,lz4"}, o, error));
+  CHECK(o.encodings == (tft::kMaskRaw | tft::kMaskLz4));
+  REQUIRE(parse({"--encodings", "raw,runs,copy,lz4"}, o, error));
+  CHECK(o.encodings == 15);
+  CHECK(std::string(kUsage).find("--encodings raw,runs,copy,lz4") != std::string::npos);
 }
 
 TEST_CASE("the framebuffer reads back what it shows, in either byte order, and counts it") {

@@ -38,6 +38,10 @@ void apply_rect(const DeviceVector& v, const uint8_t* body, size_t len, bool big
     for (size_t i = 0; i < w * h; ++i) pixels.push_back(fb[(sy + i / w) * v.width + sx + i % w]);
   } else if (body[8] == 0) {
     for (size_t i = 9; i + 1 < len; i += 2) pixels.push_back(pixel_at(body + i, big));
+  } else if (body[8] == 3) {
+    const Lz4Plain raw = lz4_plain(Bytes(body + 9, body + len), 2 * w * h);
+    REQUIRE(raw.error == "none");
+    for (size_t i = 0; i + 1 < raw.bytes.size(); i += 2) pixels.push_back(pixel_at(raw.bytes.data() + i, big));
   } else {
     for (size_t i = 9; i + 2 < len; i += 3) pixels.insert(pixels.end(), body[i] + 1u, pixel_at(body + i + 1, big));
   }

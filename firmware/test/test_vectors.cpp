@@ -91,6 +91,19 @@ TEST_CASE("the COPY vectors are there, offered by a board that reads back") {
   CHECK(errors >= 7);
 }
 
+TEST_CASE("the LZ4 vectors are there, offered by a board with a block buffer") {
+  size_t lz4 = 0, errors = 0;
+  for (const auto& v : device_vectors()) {
+    if (v.name.find("lz4_") == std::string::npos) continue;
+    CAPTURE(v.name);
+    CHECK(v.encodings == (kMaskRaw | kMaskRuns | kMaskLz4));
+    ++lz4;
+    errors += v.error.has_value();
+  }
+  CHECK(lz4 >= 18);
+  CHECK(errors >= 10);
+}
+
 TEST_CASE("every Python error code of the vectors has the same name in the Error enum") {
   std::set<std::string> names;
   for (int e = static_cast<int>(Error::none); e <= static_cast<int>(Error::bad_size); ++e) {
@@ -104,7 +117,8 @@ TEST_CASE("every Python error code of the vectors has the same name in the Error
   for (const char* code : {"unknown_type", "oversized", "bad_length", "expected_accept", "bad_version", "bad_encodings",
                            "bad_buffer", "frame_open", "not_in_frame", "seq_mismatch", "rect_empty",
                            "rect_out_of_bounds", "unknown_encoding", "raw_size_mismatch", "runs_partial",
-                           "runs_overflow", "runs_short", "copy_size_mismatch", "copy_out_of_bounds"}) {
+                           "runs_overflow", "runs_short", "copy_size_mismatch", "copy_out_of_bounds", "lz4_overflow",
+                           "lz4_bad_offset", "lz4_truncated", "lz4_short"}) {
     CHECK_MESSAGE(names.count(code) == 1, code);
   }
 }

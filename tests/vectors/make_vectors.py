@@ -122,6 +122,57 @@ COPY_STREAMS = {
 }
 
 
+def lz4_count(n: int) -> bytes:
+    """The bytes after a nibble of 15: runs of 255, then the rest."""
+    return b"\xff" * (n // 255) + bytes([n % 255])
+
+
+def lz4_seq(literals: bytes, offset: int | None = None, match: int = 4) -> bytes:
+    """One LZ4 sequence; without an offset it has no match (the block's last sequence)."""
+    lit_nibble, match_nibble = min(len(literals), 15), min(match - 4, 15) if offset is not None else 0
+    out = bytes([lit_nibble << 4 | match_nibble])
+    out += lz4_count(len(literals) - 15) if lit_nibble == 15 else b""
+    out += literals
+    if offset is not None:
+        out += struct.pack("<H", offset) + (lz4_count(match - 4 - 15) if match_nibble == 15 else b"")
+    return out
+
+
+def lz4_rect(x: int, y: int, w: int, h: int, payload: bytes) -> bytes:
+    return rect(x, y, w, h, 3, payload)
+
+
+# Streams for a board that offers LZ4 too (encoding mask 11): it keeps a block's pixels for matches.
+WITH_LZ4 = accept(mask=11) + begin(1)
+LZ4_STREAMS = {
+    "lz4_literals_only": WITH_LZ4 + lz4_rect(0, 0, W, H, lz4_seq(be_pixels(*range(1, W * H + 1)))) + end(1),
+    "lz4_match_repeats_a_pixel": WITH_LZ4
+    + lz4_rect(0, 0, W, H, lz4_seq(be_pixels(RED), offset=2, match=16) + lz4_seq(be_pixels(GREEN, BLUE, WHITE)))
+    + end(1),
+    "lz4_offset_one_overlaps": WITH_LZ4 + lz4_rect(0, 2, W, 1, lz4_seq(b"\xab", 1, 5) + lz4_seq(b"\x01\x02")) + end(1),
+    "lz4_fifteen_literals": WITH_LZ4
+    + lz4_rect(0, 0, W, H, lz4_seq(bytes(range(15)), 4, 4) + lz4_seq(b"abcde"))
+    + end(1),
+    "lz4_nineteen_match": WITH_LZ4 + lz4_rect(0, 0, W, H, lz4_seq(b"\x07", 1, 19) + lz4_seq(b"wxyz")) + end(1),
+    "lz4_ends_after_a_match": WITH_LZ4 + lz4_rect(0, 0, W, H, lz4_seq(be_pixels(BLUE), 2, 22)) + end(1),
+    "lz4_small_rect": WITH_LZ4 + FULL_RAW + lz4_rect(1, 1, 2, 2, lz4_seq(be_pixels(WHITE), 2, 6)) + end(1),
+    "lz4_little_endian": accept(flags=0, mask=11)
+    + begin(1)
+    + lz4_rect(0, 0, 2, 1, lz4_seq(struct.pack("<HH", RED, GREEN)))
+    + end(1),
+    "error_lz4_not_accepted": accept(mask=3) + begin(1) + lz4_rect(0, 0, 1, 1, lz4_seq(be_pixels(RED))),
+    "error_lz4_offset_zero": WITH_LZ4 + lz4_rect(0, 0, 2, 1, lz4_seq(be_pixels(RED), 0, 4)),
+    "error_lz4_offset_before_start": WITH_LZ4 + lz4_rect(0, 0, 2, 2, lz4_seq(be_pixels(RED), 3, 4)),
+    "error_lz4_literals_overflow": WITH_LZ4 + lz4_rect(0, 0, 1, 1, lz4_seq(b"abc")),
+    "error_lz4_match_overflow": WITH_LZ4 + lz4_rect(0, 0, 1, 1, lz4_seq(b"a", 1, 4) + lz4_seq(b"")),
+    "error_lz4_truncated_literals": WITH_LZ4 + lz4_rect(0, 0, 2, 1, lz4_seq(b"abcd")[:-2]),
+    "error_lz4_truncated_offset": WITH_LZ4 + lz4_rect(0, 0, 2, 1, b"\x20ab\x01"),
+    "error_lz4_truncated_count": WITH_LZ4 + lz4_rect(0, 0, W, H, b"\xf0"),
+    "error_lz4_short": WITH_LZ4 + lz4_rect(0, 0, 2, 1, lz4_seq(b"ab")),
+    "error_lz4_empty_payload": WITH_LZ4 + lz4_rect(0, 0, 1, 1, b""),
+}
+
+
 HELLOS = {
     "minimal": b"TFTS\x01" + struct.pack("<HHHH", 320, 240, 1, 64) + b"\x04main\x00\x00",
     "full": b"TFTS\x01" + struct.pack("<HHHH", 240, 240, 3, 16384) + b"\x04desk\x05fw1.0\x06secret",
@@ -142,9 +193,10 @@ def framebuffer_rows(framebuffer) -> list[str]:
     return [" ".join(f"{v:04x}" for v in row) for row in framebuffer.tolist()]
 
 
-def device_vector(name: str, stream: bytes, encodings: int = 3) -> dict:
-    board = BoardStream(W, H, mask_to_encodings(encodings), max_body=256)
-    vector: dict = {"name": name, "width": W, "height": H, "max_body": 256, "encodings": encodings, "hex": stream.hex()}
+def device_vector(name: str, stream: bytes, encodings: int = 3, max_body: int = 256) -> dict:
+    board = BoardStream(W, H, mask_to_encodings(encodings), max_body=max_body)
+    vector: dict = {"name": name, "width": W, "height": H, "max_body": max_body, "encodings": encodings}
+    vector["hex"] = stream.hex()
     try:
         board.feed(stream)
     except ProtocolError as error:
@@ -180,7 +232,8 @@ def hello_vector(name: str, body: bytes) -> dict:
 def main() -> None:
     files = {
         "device_stream.json": [device_vector(n, s) for n, s in DEVICE_STREAMS.items()]
-        + [device_vector(n, s, encodings=7) for n, s in COPY_STREAMS.items()],
+        + [device_vector(n, s, encodings=7) for n, s in COPY_STREAMS.items()]
+        + [device_vector(n, s, encodings=11) for n, s in LZ4_STREAMS.items()],
         "hello.json": [hello_vector(n, b) for n, b in HELLOS.items()],
     }
     for filename, vectors in files.items():

@@ -28,10 +28,10 @@ inline void put32(std::vector<uint8_t>& out, uint32_t v) {
   for (int i = 0; i < 4; ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
 }
 
-// ACCEPT: version 1, big-endian pixels, RAW+RUNS, max_body, keepalive 1000, timeout 4000.
-inline std::string accept(uint16_t max_body) {
+// ACCEPT: version 1, big-endian pixels, RAW+RUNS (or `encodings`), max_body, keepalive 1000, timeout 4000.
+inline std::string accept(uint16_t max_body, uint16_t encodings = 3) {
   std::vector<uint8_t> body = {1, 1};
-  put16(body, 3);
+  put16(body, encodings);
   put16(body, max_body);
   put16(body, 1000);
   put16(body, 4000);
@@ -55,6 +55,28 @@ inline std::string raw_rect(uint16_t x, uint16_t y, uint16_t w, uint16_t h, uint
   for (uint32_t i = 0; i < static_cast<uint32_t>(w) * h; ++i) {
     body.push_back(static_cast<uint8_t>(pixel >> 8));
     body.push_back(static_cast<uint8_t>(pixel));
+  }
+  return message(0x21, body);
+}
+
+// One LZ4 rectangle of w*h pixels, all `pixel`: the pixel as literals, then a match 2 bytes back
+// over the rest (2*w*h >= 4; the match length continues in bytes of 255).
+inline std::string lz4_rect(uint16_t x, uint16_t y, uint16_t w, uint16_t h, uint16_t pixel) {
+  std::vector<uint8_t> body;
+  put16(body, x);
+  put16(body, y);
+  put16(body, w);
+  put16(body, h);
+  body.push_back(3);
+  const uint32_t match = 2u * w * h - 2;
+  body.push_back(static_cast<uint8_t>(2 << 4 | (match - 4 < 15 ? match - 4 : 15)));
+  body.push_back(static_cast<uint8_t>(pixel >> 8));
+  body.push_back(static_cast<uint8_t>(pixel));
+  put16(body, 2);
+  if (match - 4 >= 15) {
+    uint32_t extra = match - 4 - 15;
+    for (; extra >= 255; extra -= 255) body.push_back(255);
+    body.push_back(static_cast<uint8_t>(extra));
   }
   return message(0x21, body);
 }

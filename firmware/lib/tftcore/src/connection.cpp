@@ -32,10 +32,11 @@ const char* to_str(Drop drop) {
 
 namespace {
 
-ParserConfig parser_config(const HelloInfo& hello) {
+ParserConfig parser_config(const ConnectionConfig& connection) {
   ParserConfig config;
-  config.encodings = hello.encodings;
-  config.max_body = hello.max_body;
+  config.encodings = connection.hello.encodings;
+  config.max_body = connection.hello.max_body;
+  config.block = connection.block;
   return config;
 }
 
@@ -46,11 +47,11 @@ Connection::Connection(Network& network, Display& display, JitterSource& jitter,
       display_(display),
       jitter_(jitter),
       config_(config),
-      parser_(display, parser_config(config.hello)),
+      parser_(display, parser_config(config)),
       backoff_(config.backoff_base_ms, config.backoff_cap_ms) {
-  // COPY reads the panel back: a display that cannot read must not offer it (the parser, built
-  // from the same mask, refuses an ACCEPT that picks it anyway).
-  config_.hello.encodings = encodings_for(display, config_.hello.encodings);
+  // COPY reads the panel back, LZ4 needs the block buffer: a board without must not offer them
+  // (the parser, built from the same mask, refuses an ACCEPT that picks them anyway).
+  config_.hello.encodings = encodings_for(display, config_.hello.encodings, config.block, config.hello.max_body);
 }
 
 bool Connection::poll(uint32_t now) {

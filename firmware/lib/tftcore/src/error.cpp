@@ -24,6 +24,10 @@ const char* to_str(Error error) {
     case Error::runs_short: return "runs_short";
     case Error::copy_size_mismatch: return "copy_size_mismatch";
     case Error::copy_out_of_bounds: return "copy_out_of_bounds";
+    case Error::lz4_overflow: return "lz4_overflow";
+    case Error::lz4_bad_offset: return "lz4_bad_offset";
+    case Error::lz4_truncated: return "lz4_truncated";
+    case Error::lz4_short: return "lz4_short";
     case Error::bad_name: return "bad_name";
     case Error::bad_size: return "bad_size";
   }

@@ -29,6 +29,10 @@ enum class Error : uint8_t {
   runs_short,
   copy_size_mismatch,
   copy_out_of_bounds,
+  lz4_overflow,
+  lz4_bad_offset,
+  lz4_truncated,
+  lz4_short,
   // The board's own HELLO fields (the server's parse_hello codes).
   bad_name,
   bad_size,

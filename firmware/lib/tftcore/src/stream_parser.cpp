@@ -33,9 +33,16 @@ size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 }  // namespace
 
 StreamParser::StreamParser(Display& display, const ParserConfig& config)
-    : display_(display), config_(config), writer_(display), raw_(writer_), runs_(writer_), copier_(display) {
-  // Never agree to an encoding this core cannot decode, nor to COPY on a display it cannot read.
-  config_.encodings = encodings_for(display, config_.encodings & kMaskImplemented);
+    : display_(display),
+      config_(config),
+      writer_(display),
+      raw_(writer_),
+      runs_(writer_),
+      copier_(display),
+      lz4_(writer_, config.block) {
+  // Never agree to an encoding this core cannot decode, nor to COPY on a display it cannot read,
+  // nor to LZ4 without a buffer for a whole RECT.
+  config_.encodings = encodings_for(display, config_.encodings & kMaskImplemented, config_.block, config_.max_body);
   copier_.set_piece_limit(config.copy_piece_pixels);
 }
 
@@ -60,7 +67,9 @@ FeedResult StreamParser::feed(const uint8_t* data, size_t size) {
   while (used < size && event == Event::none && phase_ != Phase::stopped) {
     used += step(data + used, size - used, event);
   }
-  if (phase_ == Phase::runs_payload) runs_.flush();  // show what arrived; the next piece may be late
+  // Show what arrived; the next piece may be late.
+  if (phase_ == Phase::runs_payload) runs_.flush();
+  if (phase_ == Phase::lz4_payload) lz4_.flush();
   return {used, event};
 }
 
@@ -73,6 +82,7 @@ size_t StreamParser::step(const uint8_t* data, size_t size, Event& event) {
     case Phase::raw_payload: return take_raw(data, size, event);
     case Phase::runs_payload: return take_runs(data, size, event);
     case Phase::copy_payload: return take_copy(data, size, event);
+    case Phase::lz4_payload: return take_lz4(data, size, event);
     case Phase::stopped: break;
   }
   return 0;
@@ -233,6 +243,15 @@ Event StreamParser::begin_rect() {
     phase_ = Phase::raw_payload;
     return Event::none;
   }
+  if (encoding == kEncodingLz4) {
+    // It decodes to what a RAW RECT would carry, which must fit a body too: 9 + 2 * area <= max_body
+    // (a server splits blocks so), hence fits the block buffer (encodings_for). Halves again; and
+    // max_body >= body_len_ >= 9 here.
+    if (area > (config_.max_body - kRectHeader) / 2) return fail(Error::oversized);
+    lz4_.begin(2 * area, rect.w);
+    phase_ = Phase::lz4_payload;
+    return payload == 0 ? finish_lz4() : Event::none;
+  }
   if (payload % kRunSize != 0) return fail(Error::runs_partial);
   runs_.begin(area);
   phase_ = Phase::runs_payload;
@@ -257,6 +276,23 @@ size_t StreamParser::take_runs(const uint8_t* data, size_t size, Event& event) {
   body_left_ = static_cast<uint16_t>(body_left_ - n);
   if (body_left_ == 0) event = finish_runs();
   return n;
+}
+
+size_t StreamParser::take_lz4(const uint8_t* data, size_t size, Event& event) {
+  const size_t n = min_size(size, body_left_);
+  const Error error = lz4_.feed(data, n);
+  if (error != Error::none) {
+    event = fail(error);
+    return n;
+  }
+  body_left_ = static_cast<uint16_t>(body_left_ - n);
+  if (body_left_ == 0) event = finish_lz4();
+  return n;
+}
+
+Event StreamParser::finish_lz4() {
+  const Error error = lz4_.finish();
+  return error != Error::none ? fail(error) : finish_rect();
 }
 
 size_t StreamParser::take_copy(const uint8_t* data, size_t size, Event& event) {

@@ -6,11 +6,14 @@
 // own checks. A RECT is fully validated (inside the display, accepted encoding, payload size)
 // from its 9-byte header, before its first pixel is drawn; pixels then go straight to the display.
 // A COPY RECT waits for its 4 payload bytes (the source box, checked then), and is then copied
-// at once, inside the feed() call that brought its last byte.
+// at once, inside the feed() call that brought its last byte. An LZ4 RECT decodes into the
+// board's block buffer (matches reach back anywhere in the RECT) and is drawn from there as it
+// decodes.
 //
 // One difference is inherent to streaming: an error the reference finds only once a whole body is
-// buffered (RUNS that overflow or stop short), this parser finds when the offending run arrives.
-// The code is the same, but runs before it are already drawn, and a stream cut inside a bad
+// buffered (RUNS that overflow or stop short, LZ4 sequences that overflow, point before the RECT
+// or stop short), this parser finds when the offending run or sequence arrives.
+// The code is the same, but what came before it is already drawn, and a stream cut inside a bad
 // message may already report the error where the reference still says "incomplete".
 #pragma once
 
@@ -20,6 +23,7 @@
 #include "decoders.h"
 #include "display.h"
 #include "error.h"
+#include "lz4_decoder.h"
 #include "protocol.h"
 #include "rect_copier.h"
 #include "rect_writer.h"
@@ -30,12 +34,17 @@ struct ParserConfig {
   uint16_t encodings = kMaskImplemented;  // the mask the board offered in HELLO
   uint16_t max_body = 0xFFFF;             // the largest body the board offered in HELLO
   uint32_t copy_piece_pixels = RectCopier::kStripPixels;  // see RectCopier::set_piece_limit
+  BlockBuffer block{};  // LZ4's: the board's storage, at least max_body bytes (else no LZ4); outlives the parser
 };
 
-// What a board may offer on `display`: `mask` without COPY when the display cannot read back.
-// The board's HELLO and the parser both apply it, so the server never gets to choose COPY then.
-inline uint16_t encodings_for(const Display& display, uint16_t mask) {
-  return display.can_read() ? mask : static_cast<uint16_t>(mask & ~kMaskCopy);
+// What a board may offer on `display`: `mask` without COPY when the display cannot read back,
+// without LZ4 unless `block` holds `max_body` bytes (an LZ4 RECT decodes to at most max_body - 9).
+// The board's HELLO and the parser both apply it, so the server never gets to choose either then.
+inline uint16_t encodings_for(const Display& display, uint16_t mask, const BlockBuffer& block = BlockBuffer{},
+                              uint16_t max_body = 0) {
+  if (!display.can_read()) mask = static_cast<uint16_t>(mask & ~kMaskCopy);
+  if (block.data == nullptr || block.size < max_body) mask = static_cast<uint16_t>(mask & ~kMaskLz4);
+  return mask;
 }
 
 enum class Event : uint8_t {
@@ -84,7 +93,7 @@ class StreamParser {
 
  private:
   enum class Phase : uint8_t {
-    header, fixed_body, reject_body, rect_header, raw_payload, runs_payload, copy_payload, stopped
+    header, fixed_body, reject_body, rect_header, raw_payload, runs_payload, copy_payload, lz4_payload, stopped
   };
 
   size_t step(const uint8_t* data, size_t size, Event& event);
@@ -95,6 +104,7 @@ class StreamParser {
   size_t take_raw(const uint8_t* data, size_t size, Event& event);
   size_t take_runs(const uint8_t* data, size_t size, Event& event);
   size_t take_copy(const uint8_t* data, size_t size, Event& event);
+  size_t take_lz4(const uint8_t* data, size_t size, Event& event);
 
   Error check_header() const;
   Event begin_message();
@@ -105,6 +115,7 @@ class StreamParser {
   Event begin_rect();
   Event finish_runs();
   Event finish_copy();
+  Event finish_lz4();
   Event finish_rect();
   Event finish_message(Event event);
   Event fail(Error error);
@@ -116,6 +127,7 @@ class StreamParser {
   RawDecoder raw_;
   RunsDecoder runs_;
   RectCopier copier_;
+  Lz4Decoder lz4_;
 
   Phase phase_ = Phase::header;
   Error error_ = Error::none;
