@@ -1,0 +1,170 @@
+"""The parts bench.scale drives: a throwaway config for gather_frames and correct_color on random loopback
+ports, the 1920x1080 pictures, a feeder standing in for an external source, and a driver that feeds and
+drains in one loop as encode_damage's stand-in.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import zmq
+
+from common.frames import FrameHeader, PixelFormat, decode_frame, encode_frame
+from common.source import FrameSender
+from tests.harness import free_port
+
+PICTURE = (1920, 1080)  # what a source captures
+PANEL = (320, 240)  # what the display shows
+PICTURES = 4  # distinct pictures, cycled: every frame differs from the one before
+LOST_AFTER_S = 1.0  # a picture not out of the color stage by then was dropped on the way
+
+
+def free_pair() -> int:
+    """A free loopback port whose successor is free too: color worker 1 serves metrics on port + 1."""
+    while True:
+        port = free_port()
+        with socket.socket() as s, contextlib.suppress(OSError):
+            s.bind(("127.0.0.1", port + 1))
+            return port
+
+
+@dataclass(frozen=True)
+class Ports:
+    sources: str = field(default_factory=lambda: f"tcp://127.0.0.1:{free_port()}")
+    workers: str = field(default_factory=lambda: f"tcp://127.0.0.1:{free_port()}")
+    frames: str = field(default_factory=lambda: f"tcp://127.0.0.1:{free_port()}")
+    gather_metrics: int = field(default_factory=free_port)
+    color_metrics: int = field(default_factory=free_pair)
+
+
+def row_ports(transport: str, directory: Path) -> Ports:
+    """Free ports; with `ipc`, Unix domain sockets in `directory` instead of TCP loopback: what the hops cost."""
+    ports = Ports()
+    if transport == "ipc":
+        sources, workers, frames = (f"ipc://{directory}/{n}" for n in ("s", "w", "f"))
+        ports = Ports(sources, workers, frames, ports.gather_metrics, ports.color_metrics)
+    return ports
+
+
+def write_config(directory: Path, ports: Ports) -> Path:
+    """Only what gather_frames and correct_color read: one display, its source, the endpoints, metrics."""
+    path = directory / "tftstream.toml"
+    path.write_text(f"""
+[[displays]]
+name = "main"
+width = {PANEL[0]}
+height = {PANEL[1]}
+source = "feed"
+profile = "panel"
+
+[profiles.panel]  # as the shipped tftstream.toml
+gamma = 1.0
+dither = false
+byte_order = "big"
+
+[sources.feed]    # no kind: an external source (this process)
+
+[pipeline]
+sources = "{ports.sources}"
+workers = "{ports.workers}"
+frames = "{ports.frames}"
+
+[metrics]
+host = "127.0.0.1"
+[metrics.ports]
+gather_frames = {ports.gather_metrics}
+correct_color = {ports.color_metrics}
+""")
+    return path
+
+
+def make_pictures() -> list[np.ndarray]:
+    """Distinct 1920x1080 pictures: a gradient under noise, so the resize has real work everywhere."""
+    rng = np.random.default_rng(6)
+    width, height = PICTURE
+    ramp = (np.add.outer(np.arange(height) / height, np.arange(width) / width) * 63).astype(np.uint8)
+    pictures = []
+    for k in range(PICTURES):
+        rgb = rng.integers(0, 128, (height, width, 3), dtype=np.uint8)
+        rgb += np.roll(ramp, 97 * k, axis=1)[..., np.newaxis]
+        pictures.append(rgb)
+    return pictures
+
+
+class Feeder:
+    """Pushes numbered pictures into gather_frames; never blocks (IMMEDIATE, NOBLOCK)."""
+
+    def __init__(self, context: zmq.Context, endpoint: str, pictures: list[np.ndarray], kind: str) -> None:
+        self.sock = context.socket(zmq.PUSH)
+        for option, value in ((zmq.LINGER, 0), (zmq.SNDHWM, 2), (zmq.IMMEDIATE, 1)):
+            self.sock.setsockopt(option, value)
+        self.sock.connect(endpoint)
+        self.pictures, self.epoch, self.seq = pictures, time.time_ns(), 0
+        self.sender = FrameSender("feed", self.sock, refresh_s=60.0) if kind == "sender" else None
+
+    def send(self) -> int | None:
+        """The seq of the picture that went, or None when the pipeline did not take it."""
+        picture = self.pictures[(self.seq + 1) % len(self.pictures)]
+        if self.sender is not None:
+            sent = self.sender.send("main", picture)
+            self.seq = self.sender.seq
+            return self.seq if sent else None
+        header = FrameHeader("main", "feed", self.epoch, self.seq + 1, time.time_ns(), *PICTURE, PixelFormat.RGB888)
+        try:
+            self.sock.send_multipart(encode_frame(header, picture), flags=zmq.NOBLOCK, copy=False)
+        except zmq.Again:
+            return None
+        self.seq += 1
+        return self.seq
+
+
+def bind_sink(context: zmq.Context, endpoint: str) -> zmq.Socket:
+    """Where the color stage sends corrected frames, bound as encode_damage binds it."""
+    sink = context.socket(zmq.PULL)
+    sink.setsockopt(zmq.LINGER, 0)
+    sink.setsockopt(zmq.RCVHWM, 4)  # as encode_damage
+    sink.bind(endpoint)
+    return sink
+
+
+class Driver:
+    """Feeds and drains: with `rate` 0, keeps `window` pictures in flight; else offers `rate` pictures per second
+    whatever happens to them, as a capturing source does (gather drops what the workers cannot take)."""
+
+    def __init__(self, feeder: Feeder, sink: zmq.Socket, window: int, rate: float) -> None:
+        self.feeder, self.sink, self.window, self.rate = feeder, sink, window, rate
+        self.sent: dict[int, float] = {}  # seq -> when it went, until it comes out or is given up
+        self.seen: list[tuple[float, int]] = []  # (arrival time, seq) of every corrected frame
+        self.next_at = time.monotonic()
+
+    def run(self, until: float, feed: bool = True) -> None:
+        while (now := time.monotonic()) < until:
+            for seq in [s for s, at in self.sent.items() if now - at > LOST_AFTER_S]:
+                del self.sent[seq]  # dropped on the way: its credit goes back
+            timeout_ms = 20
+            if feed and self.rate:
+                if now >= self.next_at:
+                    self.next_at = max(self.next_at + 1 / self.rate, now - 1 / self.rate)
+                    self._send()
+                timeout_ms = max(0, min(timeout_ms, int((self.next_at - now) * 1000)))
+            elif feed:
+                while len(self.sent) < self.window and self._send():
+                    pass
+            if self.sink.poll(timeout_ms):
+                while self.sink.poll(0):
+                    header, _ = decode_frame(self.sink.recv_multipart(copy=False))
+                    if (header.width, header.height, header.pixel_format) != (*PANEL, PixelFormat.RGB565):
+                        raise RuntimeError(f"the color stage sent {header}, expected {PANEL} RGB565")
+                    self.sent.pop(header.seq, None)
+                    self.seen.append((time.monotonic(), header.seq))
+
+    def _send(self) -> bool:
+        seq = self.feeder.send()
+        if seq is not None:
+            self.sent[seq] = time.monotonic()
+        return seq is not None
