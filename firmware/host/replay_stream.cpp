@@ -1,7 +1,8 @@
 // replay_stream: runs the core's parser over streams given on stdin, one per line as
-// "WIDTH HEIGHT MAX_BODY ENCODINGS HEX" (with an LZ4 block buffer of MAX_BODY bytes), and prints
-// one result line per stream:
-// "error=<code> acks=<seq,...> rejected=<hex reason|-> incomplete=<0|1> fb=<hex, u16 big-endian>".
+// "WIDTH HEIGHT MAX_BODY ENCODINGS HEX" (with a block buffer of MAX_BODY bytes, for LZ4 and JPEG),
+// and prints one result line per stream:
+// "error=<code> acks=<seq,...> rejected=<hex reason|-> incomplete=<0|1> violations=N jpeg=<JpegError>
+//  fb=<hex, u16 big-endian>" (jpeg: the decoder's reason behind a jpeg_* error, else none).
 // scripts/cross_check.py compares these with the Python reference (devices/reference_display.py).
 #include <stdio.h>
 
@@ -26,7 +27,7 @@ std::string replay(unsigned width, unsigned height, unsigned max_body, unsigned 
   tft::ParserConfig config;
   config.max_body = static_cast<uint16_t>(max_body);
   config.encodings = static_cast<uint16_t>(encodings);
-  std::vector<uint8_t> block(max_body);  // as a board: one of its max_body, so LZ4 can be offered
+  std::vector<uint8_t> block(max_body);  // as a board: one of its max_body, so LZ4 and JPEG can be offered
   config.block = tft::BlockBuffer{block.data(), block.size()};
   tft::StreamParser parser(display, config);
   std::string acks;
@@ -48,7 +49,8 @@ std::string replay(unsigned width, unsigned height, unsigned max_body, unsigned 
   } else {
     out << "-";
   }
-  out << " incomplete=" << (parser.incomplete() ? 1 : 0) << " violations=" << display.violations() << " fb=";
+  out << " incomplete=" << (parser.incomplete() ? 1 : 0) << " violations=" << display.violations()
+      << " jpeg=" << tft::to_str(parser.jpeg_error()) << " fb=";
   char hex[5];
   for (uint16_t v : display.pixels()) {
     snprintf(hex, sizeof hex, "%04x", v);

@@ -86,6 +86,9 @@ class Printer : public tft::ConnectionObserver {
     const tft::Drop drop = connection_->last_drop();
     std::string line = std::string("drop: reason=") + tft::to_str(drop);
     if (drop == tft::Drop::protocol_error) line += std::string(" error=") + tft::to_str(connection_->last_error());
+    if (connection_->last_jpeg_error() != tft::JpegError::none) {
+      line += std::string(" jpeg=") + tft::to_str(connection_->last_jpeg_error());  // the decoder's reason
+    }
     line += " retry_ms=" + std::to_string(connection_->retry_delay_ms());
     if (drop == tft::Drop::connect_failed) line += " os='" + network_->last_os_error() + "'";
     say(line);
@@ -176,7 +179,7 @@ void save(const DeviceOptions& options, const tft::host::FramebufferDisplay& dis
 
 tft::ConnectionConfig connection_config(const DeviceOptions& options, std::vector<uint8_t>& block) {
   tft::ConnectionConfig config;
-  config.block = tft::BlockBuffer{block.data(), block.size()};  // LZ4: a RECT of up to max_body
+  config.block = tft::BlockBuffer{block.data(), block.size()};  // LZ4, JPEG: a RECT of up to max_body
   config.hello.width = options.width;
   config.hello.height = options.height;
   config.hello.encodings = options.encodings;

@@ -6,7 +6,7 @@ every environment the README promises is there; that each board environment conf
 only through build_flags, completely, with GPIOs that exist on its board and are not its BOOT
 button, USB, flash or (where avoidable) strapping pins, and an SPI clock the panel takes; that the
 pin table in firmware/README.md says the same; and that the PlatformIO native test unit includes
-every board source and test. Exits 1 with one line per problem; 1 too when pio is not installed
+every core source, board source and board test. Exits 1 with one line per problem; 1 too when pio is not installed
 (it is the project's optional dependency: pip install -e '.[firmware]').
 
 Usage: check_platformio.py FIRMWARE_DIR
@@ -153,7 +153,8 @@ def readme_pins(readme: Path) -> dict[str, dict[str, int]]:
 def check_native_unit(firmware: Path, problems: list[str]) -> None:
     unit = firmware / "test/pio/test_board/test_main.cpp"
     included = {(unit.parent / name).resolve() for name in re.findall(r'#include "([^"]+)"', unit.read_text("utf-8"))}
-    for path in sorted([*(firmware / "src").glob("*.cpp"), *(firmware / "test/board").glob("*.cpp")]):
+    sources = [firmware / "lib/tftcore/src", firmware / "src", firmware / "test/board"]
+    for path in sorted(p for folder in sources for p in folder.glob("*.cpp")):
         if path.resolve() not in included:
             problems.append(f"test/pio/test_board/test_main.cpp: expected #include of {path.relative_to(firmware)}")
 

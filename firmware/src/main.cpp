@@ -5,6 +5,9 @@
 // The loop never waits on purpose; the calls that block are bounded and all shorter than the
 // watchdog (TFTSTREAM_WATCHDOG_S): TCP connect (TFTSTREAM_CONNECT_TIMEOUT_MS), DNS resolution of a
 // configured host, an mDNS browse (~3 s), and a setup-page request (WebServer waits <= 5 s).
+// The longest piece of work is a JPEG RECT, decoded and drawn inside the poll that brings its last
+// byte: at most max_body bytes of JPEG (4 KB: some 20,000 pixels, ~10-20 ms of decoding estimated
+// from ~85 instructions per pixel, plus their SPI time); Wi-Fi and lwIP go on receiving meanwhile.
 #include <Arduino.h>
 #include <ESPmDNS.h>
 #include <TFT_eSPI.h>
@@ -54,9 +57,11 @@ board::SerialConsole g_console(g_settings, g_store);
 board::SetupPortal g_portal(g_settings, g_store);
 board::StatusScreen g_status(g_display);
 EspJitter g_jitter;
-// LZ4's block buffer: one RECT decodes here (its matches reach back anywhere in it). The core
-// offers LZ4 only if this holds the announced max_body: kMaxBody or less (the TCP window caps it).
-uint8_t g_lz4_block[board::kMaxBody];
+// The block buffer: an LZ4 RECT decodes here (its matches reach back anywhere in it), a JPEG RECT
+// is collected here whole before it is decoded. The core offers LZ4 and JPEG only if this holds
+// the announced max_body: kMaxBody or less (the TCP window caps it). The JPEG decoder's tables
+// (5.3 KB) live in the Connection, a static object too (connection()).
+uint8_t g_block[board::kMaxBody];
 int8_t g_rssi = 0;  // sampled once a second: ACKs carry it without a driver call per frame
 
 class Probe : public board::BoardProbe {
@@ -94,8 +99,8 @@ tft::ConnectionConfig connection_config() {
   config.hello.width = g_display.width();
   config.hello.height = g_display.height();
   config.hello.max_body = announced_max_body();
-  config.block = tft::BlockBuffer{g_lz4_block, sizeof g_lz4_block};
-  // COPY if the panel reads back; LZ4 if the block buffer holds max_body.
+  config.block = tft::BlockBuffer{g_block, sizeof g_block};
+  // COPY if the panel reads back; LZ4 and JPEG if the block buffer holds max_body.
   config.hello.encodings = tft::encodings_for(g_display, tft::kMaskImplemented, config.block, config.hello.max_body);
   config.hello.display = g_settings.display;
   config.hello.firmware = board::kFirmware;

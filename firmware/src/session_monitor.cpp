@@ -66,6 +66,8 @@ void SessionMonitor::describe_drop() {
     error_.add("rejected: ").add(connection_->reject_reason());
   } else if (drop == tft::Drop::protocol_error) {
     error_.add("protocol error: ").add(tft::to_str(connection_->last_error()));
+    const tft::JpegError jpeg = connection_->last_jpeg_error();
+    if (jpeg != tft::JpegError::none) error_.add(" (").add(tft::to_str(jpeg)).add(")");  // the decoder's reason
   } else {
     error_.add(tft::to_str(drop));
     const char* detail = network_error_ != nullptr ? network_error_() : "";

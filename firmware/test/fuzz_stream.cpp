@@ -1,7 +1,8 @@
-// libFuzzer target over the stream parser, the RAW, RUNS and LZ4 decoders and COPY (ASan + UBSan).
+// libFuzzer target over the stream parser, the RAW, RUNS, LZ4 and JPEG decoders and COPY (ASan + UBSan).
 // Input: [width-1 % 64][height-1 % 64][max_body u16le][setup][pieces][stream...]
 //   setup:  bit 1 = offer RUNS, bit 2 = offer COPY, bit 3 = the display cannot read back,
-//           bit 4 = offer LZ4, bit 6 = LZ4's block buffer is a byte short of max_body (so not offered)
+//           bit 4 = offer LZ4, bit 5 = offer JPEG, bit 6 = the block buffer is a byte short of
+//           max_body (so neither LZ4 nor JPEG is offered)
 //   pieces: bits 0-4 = piece-1 (network pieces of 1..32 bytes), bits 5-7 = COPY piece size
 //           (0: the full strip; else 1, 2, 3, 5, 8, 13, 40 pixels, so rows of a small display
 //           split into chunks)
@@ -22,11 +23,12 @@ namespace {
 
 struct Result {
   tft::Error error;
+  tft::JpegError jpeg;
   bool rejected;
   std::vector<uint32_t> acks;
   std::vector<uint16_t> pixels;
   bool operator==(const Result& o) const {
-    return error == o.error && rejected == o.rejected && acks == o.acks && pixels == o.pixels;
+    return error == o.error && jpeg == o.jpeg && rejected == o.rejected && acks == o.acks && pixels == o.pixels;
   }
 };
 
@@ -36,7 +38,7 @@ Result run(uint16_t width, uint16_t height, bool readable, tft::ParserConfig con
   std::vector<uint8_t> block(block_size, garbage);
   config.block = tft::BlockBuffer{block.data(), block.size()};
   tft::StreamParser parser(display, config);
-  Result result{tft::Error::none, false, {}, {}};
+  Result result{tft::Error::none, tft::JpegError::none, false, {}, {}};
   size_t pos = 0;
   bool stopped = false;
   while (pos < size && !stopped) {
@@ -51,6 +53,7 @@ Result run(uint16_t width, uint16_t height, bool readable, tft::ParserConfig con
   }
   if (display.violations() != 0) abort();  // a window outside the display, or a forbidden read
   result.error = parser.error();
+  result.jpeg = parser.jpeg_error();
   result.rejected = parser.rejected();
   result.pixels = display.pixels();
   return result;
@@ -65,7 +68,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   tft::ParserConfig config;
   config.max_body = static_cast<uint16_t>(data[2] | data[3] << 8);
   config.encodings = static_cast<uint16_t>(tft::kMaskRaw | (data[4] & (tft::kMaskRuns | tft::kMaskCopy)) |
-                                           ((data[4] & 0x10) != 0 ? tft::kMaskLz4 : 0));
+                                           ((data[4] & 0x10) != 0 ? tft::kMaskLz4 : 0) |
+                                           ((data[4] & 0x20) != 0 ? tft::kMaskJpeg : 0));
   const bool readable = (data[4] & 0x08) == 0;
   const size_t block_size = config.max_body - ((data[4] & 0x40) != 0 && config.max_body > 0 ? 1 : 0);
   static const uint32_t kCopyPieces[8] = {0, 1, 2, 3, 5, 8, 13, 40};

@@ -7,6 +7,7 @@
 // itself checked against the vectors' final framebuffers.
 #include <doctest/doctest.h>
 
+#include "jpeg_decoder.h"
 #include "support.h"
 
 using namespace tft;
@@ -27,6 +28,28 @@ struct Model {
 
 uint16_t pixel_at(const uint8_t* p, bool big) { return big ? static_cast<uint16_t>(p[0] << 8 | p[1]) : static_cast<uint16_t>(p[1] << 8 | p[0]); }
 
+// A JPEG payload's w x h pixels, row-major, by the core's decoder: its pixels are pinned against
+// libjpeg by test_jpeg.cpp and by the vectors; what this model judges is when the parser draws them.
+std::vector<uint16_t> jpeg_pixels(const uint8_t* data, size_t size, size_t w, size_t h, bool big) {
+  struct Collect final : JpegSink {
+    std::vector<uint16_t> pixels;
+    size_t width = 0;
+    void draw(const Window& window, const uint8_t* p, PixelOrder order) override {
+      for (size_t i = 0; i < size_t{window.w} * window.h; ++i) {
+        pixels[(window.y + i / window.w) * width + window.x + i % window.w] =
+            pixel_at(p + 2 * i, order == PixelOrder::big_endian);
+      }
+    }
+  } sink;
+  sink.pixels.assign(w * h, 0);
+  sink.width = w;
+  static JpegDecoder decoder;  // 5 KB
+  const PixelOrder order = big ? PixelOrder::big_endian : PixelOrder::little_endian;
+  REQUIRE(decoder.decode(data, size, static_cast<uint16_t>(w), static_cast<uint16_t>(h), order, sink) ==
+          JpegError::none);
+  return sink.pixels;
+}
+
 // Applies a valid RECT body the plain way: decode all of it, then store.
 void apply_rect(const DeviceVector& v, const uint8_t* body, size_t len, bool big, std::vector<uint16_t>& fb) {
   const size_t x = body[0] | body[1] << 8, y = body[2] | body[3] << 8, w = body[4] | body[5] << 8,
@@ -38,6 +61,8 @@ void apply_rect(const DeviceVector& v, const uint8_t* body, size_t len, bool big
     for (size_t i = 0; i < w * h; ++i) pixels.push_back(fb[(sy + i / w) * v.width + sx + i % w]);
   } else if (body[8] == 0) {
     for (size_t i = 9; i + 1 < len; i += 2) pixels.push_back(pixel_at(body + i, big));
+  } else if (body[8] == 4) {
+    pixels = jpeg_pixels(body + 9, len - 9, w, h, big);
   } else if (body[8] == 3) {
     const Lz4Plain raw = lz4_plain(Bytes(body + 9, body + len), 2 * w * h);
     REQUIRE(raw.error == "none");

@@ -104,6 +104,19 @@ TEST_CASE("the LZ4 vectors are there, offered by a board with a block buffer") {
   CHECK(errors >= 10);
 }
 
+TEST_CASE("the JPEG vectors are there, offered by a board with a block buffer") {
+  size_t jpeg = 0, errors = 0;
+  for (const auto& v : device_vectors()) {
+    if (v.name.find("jpeg_") == std::string::npos) continue;
+    CAPTURE(v.name);
+    CHECK(v.encodings == (kMaskRaw | kMaskJpeg));
+    ++jpeg;
+    errors += v.error.has_value();
+  }
+  CHECK(jpeg >= 8);
+  CHECK(errors >= 5);
+}
+
 TEST_CASE("every Python error code of the vectors has the same name in the Error enum") {
   std::set<std::string> names;
   for (int e = static_cast<int>(Error::none); e <= static_cast<int>(Error::bad_size); ++e) {
@@ -118,7 +131,8 @@ TEST_CASE("every Python error code of the vectors has the same name in the Error
                            "bad_buffer", "frame_open", "not_in_frame", "seq_mismatch", "rect_empty",
                            "rect_out_of_bounds", "unknown_encoding", "raw_size_mismatch", "runs_partial",
                            "runs_overflow", "runs_short", "copy_size_mismatch", "copy_out_of_bounds", "lz4_overflow",
-                           "lz4_bad_offset", "lz4_truncated", "lz4_short"}) {
+                           "lz4_bad_offset", "lz4_truncated", "lz4_short", "jpeg_size_mismatch",
+                           "jpeg_malformed"}) {
     CHECK_MESSAGE(names.count(code) == 1, code);
   }
 }

@@ -7,9 +7,12 @@ Both the pytest suite and the C++ core's tests read the JSON files this writes.
 
 from __future__ import annotations
 
+import io
 import json
 import struct
 from pathlib import Path
+
+from PIL import Image
 
 from common.protocol import ProtocolError, mask_to_encodings, parse_hello
 from devices.reference_display import BoardStream
@@ -173,6 +176,29 @@ LZ4_STREAMS = {
 }
 
 
+def jpeg(pixels: list[list[tuple[int, int, int]]], mode: str = "RGB", **options: object) -> bytes:
+    """A baseline JPEG by Pillow (libjpeg): 4:4:4 or grey, where board and reference agree exactly."""
+    out = io.BytesIO()
+    image = Image.new("RGB", (len(pixels[0]), len(pixels)))
+    image.putdata([p for row in pixels for p in row])
+    image.convert(mode).save(out, "JPEG", quality=95, subsampling=0, **options)
+    return out.getvalue()
+
+
+PICTURE = [[(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)], [(10, 20, 30)] * 4, [(200, 100, 50)] * 4]
+JPEG_BODY = 2048  # the boards of these vectors buffer 2 KB: a JPEG's tables alone are ~600 bytes
+WITH_JPEG = accept(mask=17, max_body=JPEG_BODY) + begin(1)
+JPEG_STREAMS = {
+    "jpeg_full_picture": WITH_JPEG + rect(0, 0, W, H, 4, jpeg(PICTURE)) + end(1),
+    "jpeg_grey": WITH_JPEG + rect(0, 0, W, H, 4, jpeg(PICTURE, "L")) + end(1),
+    "jpeg_in_a_rect": WITH_JPEG + FULL_RAW + rect(1, 1, 2, 2, 4, jpeg([row[:2] for row in PICTURE[:2]])) + end(1),
+    "error_jpeg_not_accepted": accept(mask=1, max_body=JPEG_BODY) + begin(1) + rect(0, 0, W, H, 4, jpeg(PICTURE)),
+    "error_jpeg_size_mismatch": WITH_JPEG + rect(1, 1, 2, 2, 4, jpeg(PICTURE)),
+    "error_jpeg_truncated": WITH_JPEG + rect(0, 0, W, H, 4, jpeg(PICTURE)[:-40]),
+    "error_jpeg_not_a_jpeg": WITH_JPEG + rect(0, 0, W, H, 4, b"GIF89a" + bytes(40)),
+    "error_jpeg_progressive": WITH_JPEG + rect(0, 0, W, H, 4, jpeg(PICTURE, progressive=True)),
+}
+
 HELLOS = {
     "minimal": b"TFTS\x01" + struct.pack("<HHHH", 320, 240, 1, 64) + b"\x04main\x00\x00",
     "full": b"TFTS\x01" + struct.pack("<HHHH", 240, 240, 3, 16384) + b"\x04desk\x05fw1.0\x06secret",
@@ -233,7 +259,8 @@ def main() -> None:
     files = {
         "device_stream.json": [device_vector(n, s) for n, s in DEVICE_STREAMS.items()]
         + [device_vector(n, s, encodings=7) for n, s in COPY_STREAMS.items()]
-        + [device_vector(n, s, encodings=11) for n, s in LZ4_STREAMS.items()],
+        + [device_vector(n, s, encodings=11) for n, s in LZ4_STREAMS.items()]
+        + [device_vector(n, s, encodings=17, max_body=JPEG_BODY) for n, s in JPEG_STREAMS.items()],
         "hello.json": [hello_vector(n, b) for n, b in HELLOS.items()],
     }
     for filename, vectors in files.items():

@@ -58,13 +58,13 @@ TEST_CASE("a configured board streams, reports its losses on screen, and takes c
   CHECK(contains(sent, "main"));
   CHECK(contains(sent, "tftstream-0.1.0"));
   CHECK(static_cast<uint8_t>(sent[8]) + 256 * static_cast<uint8_t>(sent[9]) == 320);  // width after rotation
-  // RAW + RUNS + LZ4 (its static block buffer holds max_body); no COPY without TFTSTREAM_PANEL_READBACK.
-  CHECK(static_cast<uint8_t>(sent[12]) == 11);
+  // RAW + RUNS + LZ4 + JPEG (its static block buffer holds max_body); no COPY without TFTSTREAM_PANEL_READBACK.
+  CHECK(static_cast<uint8_t>(sent[12]) == 27);
   CHECK(static_cast<uint8_t>(sent[13]) == 0);
 
   fake::state().sent.clear();
-  fake::state().to_receive = accept(4096, 11) + seq_message(0x20, 1) + lz4_rect(100, 100, 60, 30, 0xF800) +
-                              raw_rect(10, 20, 2, 2, 0x07E0) + seq_message(0x22, 1);
+  fake::state().to_receive = accept(4096, 27) + seq_message(0x20, 1) + lz4_rect(100, 100, 60, 30, 0xF800) +
+                              jpeg_rect(200, 50) + raw_rect(10, 20, 2, 2, 0x07E0) + seq_message(0x22, 1);
   loop_for(20);
   const std::string ack = fake::state().sent;
   REQUIRE(ack.size() >= 20);
@@ -73,9 +73,11 @@ TEST_CASE("a configured board streams, reports its losses on screen, and takes c
   CHECK(static_cast<uint8_t>(ack[3]) == 1);
   CHECK(static_cast<int8_t>(ack[19]) == -60);  // RSSI
   CHECK(fake::state().panel.windows.back().x == 10);
-  CHECK(fake::state().panel.pushed.size() >= 8 + 2 * 60 * 30);
+  CHECK(fake::state().panel.pushed.size() >= 8 + 2 * 60 * 30 + 2 * 16 * 16);
   const auto& panel = fake::state().panel;
   CHECK(panel.memory[static_cast<size_t>(129) * panel.memory_width + 159] == 0xF800);  // the LZ4 RECT's last pixel
+  CHECK(panel.memory[static_cast<size_t>(50) * panel.memory_width + 200] == 0xF800);   // the JPEG's first
+  CHECK(panel.memory[static_cast<size_t>(65) * panel.memory_width + 215] == 0xF800);   // and last
 
   fake::state().panel.texts.clear();
   fake::state().connect_ok = false;  // the server is gone: reconnects are refused

@@ -32,7 +32,9 @@ class TestProbe : public board::BoardProbe {
 const char* no_detail() { return "refused"; }
 
 tft::ConnectionConfig config() {
+  static uint8_t block[4096];  // a board's block buffer: LZ4 and JPEG offered
   tft::ConnectionConfig c;
+  c.block = tft::BlockBuffer{block, sizeof block};
   c.hello.width = 16;
   c.hello.height = 8;
   c.hello.max_body = 4096;
@@ -96,6 +98,20 @@ TEST_CASE("a REJECT's reason is the last error") {
   r.poll();
   CHECK(r.connection.state() == tft::State::backoff);
   CHECK(std::string(r.monitor.last_error()) == "rejected: display 'main' is 320x240, board is 16x8");
+}
+
+TEST_CASE("a JPEG the core refuses reads with the decoder's reason") {
+  Rig r;
+  r.poll();
+  r.poll();
+  r.server_sends(accept(4096, 0x11) + seq_message(0x20, 1));
+  r.poll();
+  REQUIRE(r.connection.state() == tft::State::streaming);
+  // An 8x8 RECT whose JPEG payload is a GIF's signature.
+  r.server_sends(message(0x21, {0, 0, 0, 0, 8, 0, 8, 0, 4, 'G', 'I', 'F', '8', '9', 'a'}));
+  r.poll();
+  CHECK(r.connection.state() == tft::State::backoff);
+  CHECK(std::string(r.monitor.last_error()) == "protocol error: jpeg_malformed (jpeg_not_jpeg)");
 }
 
 TEST_CASE("each ACK carries draw time, the rest of the worked time as decode, free heap and RSSI") {

@@ -49,7 +49,7 @@ Connection::Connection(Network& network, Display& display, JitterSource& jitter,
       config_(config),
       parser_(display, parser_config(config)),
       backoff_(config.backoff_base_ms, config.backoff_cap_ms) {
-  // COPY reads the panel back, LZ4 needs the block buffer: a board without must not offer them
+  // COPY reads the panel back, LZ4 and JPEG need the block buffer: a board without must not offer them
   // (the parser, built from the same mask, refuses an ACCEPT that picks them anyway).
   config_.hello.encodings = encodings_for(display, config_.hello.encodings, config.block, config.hello.max_body);
 }
@@ -170,6 +170,7 @@ bool Connection::handle(Event event, uint32_t now) {
     }
     case Event::failed:
       last_error_ = parser_.error();
+      last_jpeg_error_ = parser_.jpeg_error();
       drop(Drop::protocol_error, now);
       return false;
   }
@@ -221,7 +222,10 @@ void Connection::check_timers(uint32_t now) {
 void Connection::drop(Drop reason, uint32_t now) {
   network_.close();
   last_drop_ = reason;
-  if (reason != Drop::protocol_error) last_error_ = Error::none;
+  if (reason != Drop::protocol_error) {
+    last_error_ = Error::none;
+    last_jpeg_error_ = JpegError::none;
+  }
   rx_begin_ = rx_end_ = 0;
   tx_len_ = 0;
   retry_delay_ms_ = backoff_.next(jitter_.next_u32());
@@ -244,6 +248,7 @@ void Connection::show_status() {
       text.add("rejected: ").add(reason_);
     } else if (last_drop_ == Drop::protocol_error) {
       text.add("protocol error: ").add(to_str(last_error_));
+      if (last_jpeg_error_ != JpegError::none) text.add(" (").add(to_str(last_jpeg_error_)).add(")");
     } else {
       text.add(to_str(last_drop_));
     }

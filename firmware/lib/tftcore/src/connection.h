@@ -40,9 +40,9 @@ const char* to_str(State state);
 const char* to_str(Drop drop);
 
 struct ConnectionConfig {
-  HelloInfo hello;  // its strings and token must outlive the Connection; sent without COPY if
-                    // the display cannot read back, without LZ4 unless `block` holds max_body (encodings_for)
-  BlockBuffer block{};  // LZ4's buffer (a static array of max_body bytes); must outlive the Connection
+  HelloInfo hello;  // its strings and token must outlive the Connection; sent without COPY if the display
+                    // cannot read back, without LZ4 and JPEG unless `block` holds max_body (encodings_for)
+  BlockBuffer block{};  // LZ4's and JPEG's buffer (a static array of max_body bytes); must outlive the Connection
   uint32_t connect_timeout_ms = 5000;
   uint32_t accept_timeout_ms = 5000;
   uint32_t backoff_base_ms = 200;
@@ -83,6 +83,8 @@ class Connection {
   State state() const { return state_; }
   Drop last_drop() const { return last_drop_; }
   Error last_error() const { return last_error_; }  // the protocol error, or the bad HELLO field in `failed`
+  // With last_error() jpeg_malformed or jpeg_size_mismatch: the decoder's reason, for logs.
+  JpegError last_jpeg_error() const { return last_jpeg_error_; }
   const char* reject_reason() const { return reason_; }
   uint32_t retry_delay_ms() const { return retry_delay_ms_; }
   const Accept& accept() const { return parser_.accept(); }
@@ -122,6 +124,7 @@ class Connection {
   State state_ = State::idle;
   Drop last_drop_ = Drop::none;
   Error last_error_ = Error::none;
+  JpegError last_jpeg_error_ = JpegError::none;
   char reason_[kMaxRejectReason + 1] = {};
   uint32_t since_ = 0;  // when the current state began
   uint32_t retry_delay_ms_ = 0;

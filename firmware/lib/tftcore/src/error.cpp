@@ -28,6 +28,8 @@ const char* to_str(Error error) {
     case Error::lz4_bad_offset: return "lz4_bad_offset";
     case Error::lz4_truncated: return "lz4_truncated";
     case Error::lz4_short: return "lz4_short";
+    case Error::jpeg_size_mismatch: return "jpeg_size_mismatch";
+    case Error::jpeg_malformed: return "jpeg_malformed";
     case Error::bad_name: return "bad_name";
     case Error::bad_size: return "bad_size";
   }

@@ -33,6 +33,8 @@ enum class Error : uint8_t {
   lz4_bad_offset,
   lz4_truncated,
   lz4_short,
+  jpeg_size_mismatch,  // the JPEG's frame is not the RECT's w x h (JpegError::size_mismatch)
+  jpeg_malformed,      // any other JpegError: the parser keeps which one (StreamParser::jpeg_error)
   // The board's own HELLO fields (the server's parse_hello codes).
   bad_name,
   bad_size,

@@ -29,11 +29,14 @@ constexpr uint8_t kEncodingRaw = 0;
 constexpr uint8_t kEncodingRuns = 1;
 constexpr uint8_t kEncodingCopy = 2;  // pixels the panel already shows; needs a Display that reads back
 constexpr uint8_t kEncodingLz4 = 3;   // LZ4 block sequences; needs a buffer of one RECT's bytes
+constexpr uint8_t kEncodingJpeg = 4;  // a baseline JPEG of the RECT (lossy); the same buffer holds it whole
 constexpr uint16_t kMaskRaw = 1u << kEncodingRaw;
 constexpr uint16_t kMaskRuns = 1u << kEncodingRuns;
 constexpr uint16_t kMaskCopy = 1u << kEncodingCopy;
 constexpr uint16_t kMaskLz4 = 1u << kEncodingLz4;
-constexpr uint16_t kMaskImplemented = kMaskRaw | kMaskRuns | kMaskCopy | kMaskLz4;  // what this core decodes
+constexpr uint16_t kMaskJpeg = 1u << kEncodingJpeg;
+// What this core decodes.
+constexpr uint16_t kMaskImplemented = kMaskRaw | kMaskRuns | kMaskCopy | kMaskLz4 | kMaskJpeg;
 
 constexpr uint8_t kFlagBigEndian = 0x01;
 

@@ -41,7 +41,7 @@ StreamParser::StreamParser(Display& display, const ParserConfig& config)
       copier_(display),
       lz4_(writer_, config.block) {
   // Never agree to an encoding this core cannot decode, nor to COPY on a display it cannot read,
-  // nor to LZ4 without a buffer for a whole RECT.
+  // nor to LZ4 or JPEG without a buffer for a whole RECT.
   config_.encodings = encodings_for(display, config_.encodings & kMaskImplemented, config_.block, config_.max_body);
   copier_.set_piece_limit(config.copy_piece_pixels);
 }
@@ -49,6 +49,7 @@ StreamParser::StreamParser(Display& display, const ParserConfig& config)
 void StreamParser::reset() {
   phase_ = Phase::header;
   error_ = Error::none;
+  jpeg_error_ = JpegError::none;
   header_fill_ = 0;
   body_fill_ = 0;
   accepted_ = false;
@@ -83,6 +84,7 @@ size_t StreamParser::step(const uint8_t* data, size_t size, Event& event) {
     case Phase::runs_payload: return take_runs(data, size, event);
     case Phase::copy_payload: return take_copy(data, size, event);
     case Phase::lz4_payload: return take_lz4(data, size, event);
+    case Phase::jpeg_payload: return take_jpeg(data, size, event);
     case Phase::stopped: break;
   }
   return 0;
@@ -235,6 +237,12 @@ Event StreamParser::begin_rect() {
     phase_ = Phase::copy_payload;
     return Event::none;
   }
+  if (encoding == kEncodingJpeg) {
+    // Collected whole in the block buffer: at most max_body - 9 bytes (check_header), and the
+    // parser has JPEG only with a buffer of max_body (encodings_for). Judged once it is all in.
+    phase_ = Phase::jpeg_payload;
+    return payload == 0 ? finish_jpeg() : Event::none;
+  }
   writer_.begin(rect, accept_.big_endian ? PixelOrder::big_endian : PixelOrder::little_endian);
   if (encoding == kEncodingRaw) {
     // Compare halves: 2 * area could overflow 32 bits for a huge (and already bounded) rect.
@@ -293,6 +301,26 @@ size_t StreamParser::take_lz4(const uint8_t* data, size_t size, Event& event) {
 Event StreamParser::finish_lz4() {
   const Error error = lz4_.finish();
   return error != Error::none ? fail(error) : finish_rect();
+}
+
+size_t StreamParser::take_jpeg(const uint8_t* data, size_t size, Event& event) {
+  const size_t n = min_size(size, body_left_);
+  const size_t at = static_cast<size_t>(body_len_ - kRectHeader - body_left_);
+  __builtin_memcpy(config_.block.data + at, data, n);
+  body_left_ = static_cast<uint16_t>(body_left_ - n);
+  if (body_left_ == 0) event = finish_jpeg();
+  return n;
+}
+
+// The whole picture, MCU by MCU into the RECT, in this feed() call (see the header). On an error
+// the MCUs before it are drawn, the same however the payload was split.
+Event StreamParser::finish_jpeg() {
+  const Window rect = rect_window();
+  JpegDisplaySink sink(display_, rect);
+  const PixelOrder order = accept_.big_endian ? PixelOrder::big_endian : PixelOrder::little_endian;
+  jpeg_error_ = jpeg_.decode(config_.block.data, body_len_ - kRectHeader, rect.w, rect.h, order, sink);
+  if (jpeg_error_ == JpegError::none) return finish_rect();
+  return fail(jpeg_error_ == JpegError::size_mismatch ? Error::jpeg_size_mismatch : Error::jpeg_malformed);
 }
 
 size_t StreamParser::take_copy(const uint8_t* data, size_t size, Event& event) {

@@ -8,7 +8,9 @@
 // A COPY RECT waits for its 4 payload bytes (the source box, checked then), and is then copied
 // at once, inside the feed() call that brought its last byte. An LZ4 RECT decodes into the
 // board's block buffer (matches reach back anywhere in the RECT) and is drawn from there as it
-// decodes.
+// decodes. A JPEG RECT is collected whole in the same buffer and decoded and drawn (16x16 MCU
+// windows) inside the feed() call that brings its last byte: ~6 M instructions for 320x240, some
+// 40-60 ms on an ESP32-C3, while Wi-Fi and lwIP go on receiving in their own task.
 //
 // One difference is inherent to streaming: an error the reference finds only once a whole body is
 // buffered (RUNS that overflow or stop short, LZ4 sequences that overflow, point before the RECT
@@ -23,6 +25,7 @@
 #include "decoders.h"
 #include "display.h"
 #include "error.h"
+#include "jpeg_decoder.h"
 #include "lz4_decoder.h"
 #include "protocol.h"
 #include "rect_copier.h"
@@ -34,16 +37,18 @@ struct ParserConfig {
   uint16_t encodings = kMaskImplemented;  // the mask the board offered in HELLO
   uint16_t max_body = 0xFFFF;             // the largest body the board offered in HELLO
   uint32_t copy_piece_pixels = RectCopier::kStripPixels;  // see RectCopier::set_piece_limit
-  BlockBuffer block{};  // LZ4's: the board's storage, at least max_body bytes (else no LZ4); outlives the parser
+  // LZ4's and JPEG's: the board's storage, at least max_body bytes (else neither); outlives the parser.
+  BlockBuffer block{};
 };
 
 // What a board may offer on `display`: `mask` without COPY when the display cannot read back,
-// without LZ4 unless `block` holds `max_body` bytes (an LZ4 RECT decodes to at most max_body - 9).
-// The board's HELLO and the parser both apply it, so the server never gets to choose either then.
+// without LZ4 and JPEG unless `block` holds `max_body` bytes (an LZ4 RECT decodes to at most
+// max_body - 9 bytes, a JPEG RECT carries at most that many). The board's HELLO and the parser
+// both apply it, so the server never gets to choose them then.
 inline uint16_t encodings_for(const Display& display, uint16_t mask, const BlockBuffer& block = BlockBuffer{},
                               uint16_t max_body = 0) {
   if (!display.can_read()) mask = static_cast<uint16_t>(mask & ~kMaskCopy);
-  if (block.data == nullptr || block.size < max_body) mask = static_cast<uint16_t>(mask & ~kMaskLz4);
+  if (block.data == nullptr || block.size < max_body) mask = static_cast<uint16_t>(mask & ~(kMaskLz4 | kMaskJpeg));
   return mask;
 }
 
@@ -79,6 +84,8 @@ class StreamParser {
   FeedResult feed(const uint8_t* data, size_t size);
 
   Error error() const { return error_; }
+  // Why the last JPEG RECT failed (jpeg_size_mismatch, jpeg_malformed), for logs; none otherwise.
+  JpegError jpeg_error() const { return jpeg_error_; }
   bool accepted() const { return accepted_; }
   const Accept& accept() const { return accept_; }
   bool rejected() const { return rejected_; }
@@ -93,7 +100,8 @@ class StreamParser {
 
  private:
   enum class Phase : uint8_t {
-    header, fixed_body, reject_body, rect_header, raw_payload, runs_payload, copy_payload, lz4_payload, stopped
+    header, fixed_body, reject_body, rect_header, raw_payload, runs_payload, copy_payload, lz4_payload,
+    jpeg_payload, stopped
   };
 
   size_t step(const uint8_t* data, size_t size, Event& event);
@@ -105,6 +113,7 @@ class StreamParser {
   size_t take_runs(const uint8_t* data, size_t size, Event& event);
   size_t take_copy(const uint8_t* data, size_t size, Event& event);
   size_t take_lz4(const uint8_t* data, size_t size, Event& event);
+  size_t take_jpeg(const uint8_t* data, size_t size, Event& event);
 
   Error check_header() const;
   Event begin_message();
@@ -116,6 +125,7 @@ class StreamParser {
   Event finish_runs();
   Event finish_copy();
   Event finish_lz4();
+  Event finish_jpeg();
   Event finish_rect();
   Event finish_message(Event event);
   Event fail(Error error);
@@ -128,6 +138,9 @@ class StreamParser {
   RunsDecoder runs_;
   RectCopier copier_;
   Lz4Decoder lz4_;
+  // 5.3 KB (tables, one MCU): here rather than on a stack, in the parser a board keeps static.
+  JpegDecoder jpeg_;
+  JpegError jpeg_error_ = JpegError::none;
 
   Phase phase_ = Phase::header;
   Error error_ = Error::none;

@@ -9,6 +9,7 @@
 #include "../../../lib/tftcore/src/connection.cpp"
 #include "../../../lib/tftcore/src/decoders.cpp"
 #include "../../../lib/tftcore/src/error.cpp"
+#include "../../../lib/tftcore/src/jpeg_decoder.cpp"
 #include "../../../lib/tftcore/src/lz4_decoder.cpp"
 #include "../../../lib/tftcore/src/rect_copier.cpp"
 #include "../../../lib/tftcore/src/rect_writer.cpp"
