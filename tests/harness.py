@@ -349,9 +349,11 @@ class DrivenSource:
 
 
 @contextlib.contextmanager
-def pattern_pipeline(directory: Path, ports: Ports, extra: str = "[sources.pattern]\n"):
+def pattern_pipeline(
+    directory: Path, ports: Ports, extra: str = "[sources.pattern]\n", displays: str = PATTERN_DISPLAY
+):
     """The pipeline with "main" showing a DrivenSource: yields (pipeline, tap, source)."""
-    write_config(directory, ports, PATTERN_DISPLAY, extra)
+    write_config(directory, ports, displays, extra)
     pipe = Pipeline(directory)
     tap = Tap(ports.endpoints["tap"])
     source = DrivenSource(ports.endpoints["sources"], tap)

@@ -1,5 +1,6 @@
 """The C++ virtual device (the board's own core, built for the host) end to end under supervisord:
-its PNG equals the color stage's frame pixel for pixel, and equals the Python reference board's."""
+its PNG equals the color stage's frame pixel for pixel, and equals the Python reference board's;
+on a lossy display too, once the picture stands still."""
 
 from __future__ import annotations
 
@@ -13,11 +14,14 @@ from PIL import Image
 from common.rgb565 import expand_rgb565
 from devices.virtual_displays import VIRTUAL_DEVICE
 from tests.harness import (
+    PATTERN_DISPLAY,
     REPO,
     BoardThread,
     Ports,
     board_options,
+    metric_value,
     pattern_pipeline,
+    scrape,
     wait_for,
 )
 
@@ -127,3 +131,34 @@ def test_a_rejected_device_shows_the_reason_and_exits_3(pipeline, device_binary)
     )
     assert result.returncode == 3
     assert "rejected: unknown display 'desk'" in result.stdout
+
+
+def photos(count: int) -> list[np.ndarray]:
+    """Smooth colour waves with mild grain, drifting: what the lossy mode sends as JPEG."""
+    y, x = np.mgrid[0:240, 0:320]
+    rng = np.random.default_rng(5)
+    frames = []
+    for i in range(count):
+        waves = [np.sin((x + 9 * i) / (23 + 7 * c)) * np.cos((y - 5 * i) / (31 - 5 * c)) for c in range(3)]
+        rgb = np.stack([125 + 100 * w + rng.integers(0, 6, x.shape) for w in waves], axis=-1)
+        frames.append(rgb.astype(np.uint8))
+    return frames
+
+
+def test_on_a_lossy_display_both_boards_end_exact_once_the_picture_stands_still(tmp_path, device_binary):
+    ports = Ports()
+    with pattern_pipeline(tmp_path, ports, displays=PATTERN_DISPLAY + "lossy_quality = 85\n") as (_, tap, source):
+        reference = BoardThread(board_options(ports))
+        try:
+            for rgb in photos(6):
+                expected = source.show(rgb)
+            wait_for(png_equals(tmp_path / "run" / "main.png", expected), 20, "the C++ device's PNG exact")
+            wait_for(
+                lambda: reference.framebuffer is not None and np.array_equal(reference.framebuffer, expected),
+                20,
+                "the reference board exact",
+            )
+            lossy = metric_value(scrape(ports.metrics["encode_damage"]), "tftstream_encode_damage_lossy_packets_total")
+            assert lossy > 0, "no frame went out as JPEG: the test shows nothing about the lossy mode"
+        finally:
+            reference.close()
