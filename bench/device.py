@@ -3,8 +3,9 @@
 The board's core, built for the host (build/firmware/replay_stream), parses a workload's whole byte stream
 (ACCEPT, then every frame as the egress sends it) into a framebuffer. Only instructions inside
 StreamParser::feed count (--toggle-collect), so reading the hex input and printing the framebuffer do not.
-Of those, the host framebuffer's own pixel writes (FramebufferDisplay::push_pixels/fill_rect; on a board
-the panel driver's SPI writes) are split out, so `core` is the parser and decoders alone. The replayed
+Of those, the host framebuffer's own pixel writes and reads (FramebufferDisplay::push_pixels/fill_rect, and
+read_pixels for COPY; on a board the panel driver's SPI transfers) are split out, so `core` is the parser
+and decoders alone. The replayed
 framebuffer must equal the last picture, or the figure is marked. For the zlib baseline, zlib's inflate()
 is counted the same way inside a bare Python that decompresses the workload's blobs (system zlib).
 """
@@ -29,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TOOL = ROOT / "build" / "firmware" / "replay_stream"
 BUILD = "cmake -S firmware -B build/firmware -DTFT_TESTS=ON && cmake --build build/firmware -j2 --target replay_stream"
 ENTRY = "tft::StreamParser::feed*"
-PANEL_WRITES = re.compile(r"tft::host::FramebufferDisplay::(push_pixels|fill_rect)\(")
+PANEL_WRITES = re.compile(r"tft::host::FramebufferDisplay::(push_pixels|fill_rect|read_pixels)\(")
 NAMED = re.compile(r"c?fn=\((\d+)\)(?: (.*))?")
 RECT = int(protocol.ServerMsg.RECT)
 

@@ -48,6 +48,7 @@ from devices.virtual_displays import listening
 from stages.encode_damage import find_damage
 from tests.harness import DEFAULT_DISPLAYS, REPO, Ports, wait_for, write_config
 
+LOSSY_QUALITY = 85
 PATTERN_DISPLAY = '[[displays]]\nname = "main"\nwidth = 320\nheight = 240\nsource = "pattern"\nprofile = "panel"\n'
 SPI_MHZ = 40.0
 WARM_UP_S = 3.0
@@ -138,10 +139,10 @@ def first_spawn(log: Path, started_ns: int) -> float | None:
 
 
 @contextmanager
-def pipeline_for_links() -> Iterator[tuple[BenchPipeline, Ports, FrameFeeder, LightTap]]:
+def pipeline_for_links(displays: str = PATTERN_DISPLAY) -> Iterator[tuple[BenchPipeline, Ports, FrameFeeder, LightTap]]:
     with tempfile.TemporaryDirectory() as folder, ExitStack() as stack:
         ports = Ports()
-        write_config(Path(folder), ports, PATTERN_DISPLAY, "[sources.pattern]\n" + egress_toml(ports))
+        write_config(Path(folder), ports, displays, "[sources.pattern]\n" + egress_toml(ports))
         pipe = BenchPipeline(Path(folder))
         stack.callback(pipe.stop)
         tap = LightTap(ports.endpoints["tap"])
@@ -230,6 +231,12 @@ def inside(args: argparse.Namespace) -> int:
             cases.append(run_case(rig, case, workloads[name], args.seconds, names.board, SERVER_IP))
         case = Case(f"loopback  dashboard x{MANY}", None, MANY, args.rx_buffer)
         cases.append(run_case(rig, case, workloads["dashboard"], args.seconds, None, "127.0.0.1"))
+    with pipeline_for_links(PATTERN_DISPLAY + f"lossy_quality = {LOSSY_QUALITY}\n") as rig:
+        for link in links:
+            shape(names, link.mbit)
+            case = Case(f"{link.mbit:g} Mbit/s  full-motion, lossy {LOSSY_QUALITY}", link, 1, args.rx_buffer)
+            cases.append(run_case(rig, case, workloads["full-motion"], args.seconds, names.board, SERVER_IP))
+            print(f"  done: {case.label}", flush=True)
     link_report.print_all(links, cases, starts, args, SPI_MHZ)
     print(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     return 0
