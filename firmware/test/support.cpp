@@ -227,6 +227,17 @@ Bytes cat(std::initializer_list<Bytes> parts) {
   return out;
 }
 
+FeedResult feed_all(StreamParser& parser, const Bytes& bytes) {
+  size_t used = 0;
+  FeedResult r{0, Event::none};
+  while (used < bytes.size()) {
+    r = parser.feed(bytes.data() + used, bytes.size() - used);
+    used += r.consumed;
+    if (r.event == Event::failed || r.consumed == 0) break;
+  }
+  return r;
+}
+
 Lz4Plain lz4_plain(const Bytes& payload, size_t size) {
   Lz4Plain r{"none", {}};
   Bytes& out = r.bytes;

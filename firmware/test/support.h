@@ -78,6 +78,10 @@ Bytes rect_msg(uint16_t x, uint16_t y, uint16_t w, uint16_t h, uint8_t encoding,
 Bytes be_pixels(const std::vector<uint16_t>& values);
 Bytes cat(std::initializer_list<Bytes> parts);
 
+// Feeds all of `bytes`, calling again after each event, until they are used up or the parser fails
+// (or stops consuming); the last call's result.
+FeedResult feed_all(StreamParser& parser, const Bytes& bytes);
+
 // LZ4 the plain way, a transcription of common/encodings.py decode_lz4 (independent of the core):
 // `error` is "none" or the first error's code; `bytes` what stream order produced before it
 // (a truncated run of literals included, as a streaming decoder has them).

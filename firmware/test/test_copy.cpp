@@ -68,17 +68,6 @@ Bytes numbered_start(uint16_t w, uint16_t h) {
   return cat({accept_msg(1, 7, 0xFFFF), begin_msg(1), rect_msg(0, 0, w, h, 0, be_pixels(numbered(w, h)))});
 }
 
-FeedResult feed_all(StreamParser& parser, const Bytes& bytes) {
-  size_t used = 0;
-  FeedResult r{0, Event::none};
-  while (used < bytes.size()) {
-    r = parser.feed(bytes.data() + used, bytes.size() - used);
-    used += r.consumed;
-    if (r.event == Event::failed || r.consumed == 0) break;
-  }
-  return r;
-}
-
 bool overlaps(const Window& a, const Window& b) {
   return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
 }

@@ -85,17 +85,6 @@ Bytes jpeg_start(uint8_t flags = 1, uint16_t max_body = 4096) {
   return cat({accept_msg(flags, kJpegMask, max_body), begin_msg(1)});
 }
 
-FeedResult feed_all(StreamParser& parser, const Bytes& bytes) {
-  size_t used = 0;
-  FeedResult r{0, Event::none};
-  while (used < bytes.size()) {
-    r = parser.feed(bytes.data() + used, bytes.size() - used);
-    used += r.consumed;
-    if (r.event == Event::failed || r.consumed == 0) break;
-  }
-  return r;
-}
-
 // The picture at (x, y) of the display, the background elsewhere.
 void check_drawn(const TracingDisplay& display, const std::vector<uint16_t>& picture, const Window& at) {
   size_t wrong = 0;

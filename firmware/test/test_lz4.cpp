@@ -85,17 +85,6 @@ std::vector<Splitter> splitters() {
   return out;
 }
 
-FeedResult feed_all(StreamParser& parser, const Bytes& bytes) {
-  size_t used = 0;
-  FeedResult r{0, Event::none};
-  while (used < bytes.size()) {
-    r = parser.feed(bytes.data() + used, bytes.size() - used);
-    used += r.consumed;
-    if (r.event == Event::failed || r.consumed == 0) break;
-  }
-  return r;
-}
-
 // A framebuffer that remembers the windows pushed to it.
 class TracingDisplay : public host::FramebufferDisplay {
  public:

@@ -29,17 +29,6 @@ class RecordingDisplay : public Display {
   uint16_t w_, h_;
 };
 
-FeedResult feed_all(StreamParser& parser, const Bytes& bytes) {
-  size_t used = 0;
-  FeedResult r{0, Event::none};
-  while (used < bytes.size()) {
-    r = parser.feed(bytes.data() + used, bytes.size() - used);
-    used += r.consumed;
-    if (r.event == Event::failed || r.consumed == 0) break;
-  }
-  return r;
-}
-
 Bytes runs_of(std::initializer_list<std::pair<int, uint16_t>> runs) {
   Bytes out;
   for (const auto& [count, value] : runs) {
