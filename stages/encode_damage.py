@@ -3,11 +3,14 @@
 Consumes corrected frames (PULL, bound at `pipeline.frames`, from any number of color workers) and
 board demands from the egress (PULL, bound at `pipeline.demands`: "board B shows frame K of display
 D, send me something newer"). Produces, per demand, the RECT messages that take that board from
-the frame it has to the newest one (PUSH to `pipeline.packets`): exact, lossless damage, merged
-when that saves bytes, split to the board's buffer, each block RAW or RUNS, whichever is smaller.
-Frames older than the newest are dropped here, so workers may finish out of order. The CPU cost
-is the damage search and run encoding of changed areas; everything is cached per frame pair, so
-many boards on one display cost little more than one.
+the frame it has to the newest one (PUSH to `pipeline.packets`): for a board that can COPY, first
+the box that moved (common/motion.py); then exact damage against that, merged when that saves
+bytes, split to the board's buffer, each block RAW, RUNS or LZ4, whichever is smallest. On a
+display with `lossy_quality`, photo-like boxes go as JPEG while the picture changes; the answer's
+key is then (epoch, -n), "frame n, partly approximate", and once the picture has stood still the
+board gets those boxes again losslessly. Frames older than the newest are dropped here, so
+workers may finish out of order. Everything is cached per frame pair and board kind, so many
+boards on one display cost little more than one.
 """
 
 from __future__ import annotations
