@@ -5,8 +5,6 @@ drains in one loop as encode_damage's stand-in.
 
 from __future__ import annotations
 
-import contextlib
-import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,22 +22,13 @@ PICTURES = 4  # distinct pictures, cycled: every frame differs from the one befo
 LOST_AFTER_S = 1.0  # a picture not out of the color stage by then was dropped on the way
 
 
-def free_pair() -> int:
-    """A free loopback port whose successor is free too: color worker 1 serves metrics on port + 1."""
-    while True:
-        port = free_port()
-        with socket.socket() as s, contextlib.suppress(OSError):
-            s.bind(("127.0.0.1", port + 1))
-            return port
-
-
 @dataclass(frozen=True)
 class Ports:
     sources: str = field(default_factory=lambda: f"tcp://127.0.0.1:{free_port()}")
     workers: str = field(default_factory=lambda: f"tcp://127.0.0.1:{free_port()}")
     frames: str = field(default_factory=lambda: f"tcp://127.0.0.1:{free_port()}")
     gather_metrics: int = field(default_factory=free_port)
-    color_metrics: int = field(default_factory=free_pair)
+    color_metrics: int = field(default_factory=free_port)  # worker 1 serves on port + 1, free too
 
 
 def row_ports(transport: str, directory: Path) -> Ports:

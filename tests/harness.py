@@ -32,10 +32,23 @@ REPO = Path(__file__).resolve().parent.parent
 STAGES = ("gather_frames", "correct_color", "encode_damage", "serve_boards", "draw_cpu_monitor", "draw_bios_screen")
 
 
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port that is free now, whose successor is free too (colour worker 1 serves its
+    metrics on port + 1), and that this process has not handed out before: one config's ports
+    never collide with each other."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if {port - 1, port, port + 1} & _HANDED_OUT:
+            continue
+        with socket.socket() as s, contextlib.suppress(OSError):
+            s.bind(("127.0.0.1", port + 1))
+            _HANDED_OUT.update((port, port + 1))
+            return port
 
 
 def wait_for(condition: Callable[[], object], timeout: float, what: str, interval: float = 0.05):
