@@ -78,6 +78,23 @@ Bytes rect_msg(uint16_t x, uint16_t y, uint16_t w, uint16_t h, uint8_t encoding,
 Bytes be_pixels(const std::vector<uint16_t>& values);
 Bytes cat(std::initializer_list<Bytes> parts);
 
+// A framebuffer that remembers the windows read from and pushed to it, and the pixels pushed.
+class TracingDisplay : public host::FramebufferDisplay {
+ public:
+  TracingDisplay(uint16_t w, uint16_t h, bool readable = true) : FramebufferDisplay(w, h, readable) {}
+  void push_pixels(const Window& window, const uint8_t* pixels, PixelOrder order) override {
+    writes.push_back(window);
+    pushed += static_cast<uint32_t>(window.w) * window.h;
+    FramebufferDisplay::push_pixels(window, pixels, order);
+  }
+  void read_pixels(const Window& window, uint8_t* pixels, PixelOrder order) override {
+    reads.push_back(window);
+    FramebufferDisplay::read_pixels(window, pixels, order);
+  }
+  std::vector<Window> reads, writes;
+  uint32_t pushed = 0;
+};
+
 // Feeds all of `bytes`, calling again after each event, until they are used up or the parser fails
 // (or stops consuming); the last call's result.
 FeedResult feed_all(StreamParser& parser, const Bytes& bytes);

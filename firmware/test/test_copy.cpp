@@ -17,21 +17,6 @@ namespace {
 
 constexpr uint16_t kW = 40, kH = 30;
 
-// A framebuffer that remembers the windows it was asked to read and write.
-class TracingDisplay : public host::FramebufferDisplay {
- public:
-  TracingDisplay(uint16_t w, uint16_t h, bool readable = true) : FramebufferDisplay(w, h, readable) {}
-  void push_pixels(const Window& window, const uint8_t* pixels, PixelOrder order) override {
-    writes.push_back(window);
-    FramebufferDisplay::push_pixels(window, pixels, order);
-  }
-  void read_pixels(const Window& window, uint8_t* pixels, PixelOrder order) override {
-    reads.push_back(window);
-    FramebufferDisplay::read_pixels(window, pixels, order);
-  }
-  std::vector<Window> reads, writes;
-};
-
 Bytes u16le(uint16_t a, uint16_t b) {
   return Bytes{static_cast<uint8_t>(a), static_cast<uint8_t>(a >> 8),  //
                static_cast<uint8_t>(b), static_cast<uint8_t>(b >> 8)};

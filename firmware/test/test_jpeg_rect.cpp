@@ -51,19 +51,10 @@ std::vector<uint16_t> libjpeg_pixels(const std::string& name, uint16_t w, uint16
   return out;
 }
 
-// A framebuffer that remembers the windows pushed to it.
-class TracingDisplay : public host::FramebufferDisplay {
+// A traced framebuffer painted kBackground first, so a pixel drawn outside the RECT shows.
+class BackgroundDisplay : public TracingDisplay {
  public:
-  TracingDisplay(uint16_t w, uint16_t h) : FramebufferDisplay(w, h) {
-    fill_rect(Window{0, 0, w, h}, kBackground);
-  }
-  void push_pixels(const Window& window, const uint8_t* pixels, PixelOrder order) override {
-    writes.push_back(window);
-    pushed += static_cast<uint32_t>(window.w) * window.h;
-    FramebufferDisplay::push_pixels(window, pixels, order);
-  }
-  std::vector<Window> writes;
-  uint32_t pushed = 0;
+  BackgroundDisplay(uint16_t w, uint16_t h) : TracingDisplay(w, h) { fill_rect(Window{0, 0, w, h}, kBackground); }
 };
 
 // A parser with a block buffer of exactly max_body bytes (ASan sees a byte past it), as a board has it.
@@ -112,7 +103,7 @@ TEST_CASE("a JPEG RECT draws libjpeg's pixels inside its box, in MCU windows, ea
                            Picture{"q85_420_1x1", 1, 1}}) {
     CAPTURE(p.name);
     const Window at{7, 5, p.w, p.h};
-    TracingDisplay display(static_cast<uint16_t>(p.w + 11), static_cast<uint16_t>(p.h + 9));
+    BackgroundDisplay display(static_cast<uint16_t>(p.w + 11), static_cast<uint16_t>(p.h + 9));
     Board board(display);
     const Bytes rect = rect_msg(at.x, at.y, p.w, p.h, kEncodingJpeg, jpeg_file(p.name));
     const Bytes stream = cat({jpeg_start(), rect, end_msg(1)});
@@ -133,7 +124,7 @@ TEST_CASE("a JPEG RECT draws libjpeg's pixels inside its box, in MCU windows, ea
 }
 
 TEST_CASE("JPEG RECTs one after another each bring their own tables") {
-  TracingDisplay display(40, 40);
+  BackgroundDisplay display(40, 40);
   Board board(display);
   const Bytes stream = cat({jpeg_start(), rect_msg(0, 0, 20, 20, kEncodingJpeg, jpeg_file("q85_gray_20x20_rst2")),
                             rect_msg(20, 2, 17, 33, kEncodingJpeg, jpeg_file("q50_420_17x33")),
@@ -160,7 +151,7 @@ TEST_CASE("a JPEG split across many network pieces is drawn once, when its last 
   std::mt19937 rng(7);
   for (const size_t piece : {size_t{1}, size_t{3}, size_t{64}, size_t{536}, size_t{1460}, size_t{0}}) {
     CAPTURE(piece);  // 0: random pieces of 1..700 bytes
-    TracingDisplay display(120, 90);
+    BackgroundDisplay display(120, 90);
     Board board(display, max_body);
     REQUIRE(feed_all(board.parser, cat({jpeg_start(1, max_body), Bytes(rect.begin(), rect.begin() + header)})).event ==
             Event::none);
@@ -187,7 +178,7 @@ TEST_CASE("JPEG pixels keep their value in either byte order") {
   const std::vector<uint16_t> picture = libjpeg_pixels("q85_420_7x5", 7, 5);
   for (const uint8_t flags : {uint8_t{0}, uint8_t{1}}) {
     CAPTURE(int(flags));
-    TracingDisplay display(7, 5);
+    BackgroundDisplay display(7, 5);
     Board board(display);
     feed_all(board.parser, cat({jpeg_start(flags), rect_msg(0, 0, 7, 5, kEncodingJpeg, jpeg_file("q85_420_7x5"))}));
     CHECK(board.parser.error() == Error::none);
@@ -246,7 +237,7 @@ TEST_CASE("each JPEG error fires on the RECT's last byte, fed one byte at a time
   const std::vector<uint16_t> picture = libjpeg_pixels("q85_444_64x48", 64, 48);
   for (const Case& c : cases) {
     CAPTURE(c.what);
-    TracingDisplay display(64, 48);
+    BackgroundDisplay display(64, 48);
     Board board(display);
     REQUIRE(feed_all(board.parser, jpeg_start()).event == Event::none);
     const Bytes rect = rect_msg(0, 0, c.w, c.h, kEncodingJpeg, c.payload);
@@ -277,7 +268,7 @@ TEST_CASE("each JPEG error fires on the RECT's last byte, fed one byte at a time
 TEST_CASE("a board with a block buffer says JPEG in its HELLO, draws JPEG RECTs, and names a broken one") {
   host::FakeJitter jitter;
   host::FakeNetwork net;
-  TracingDisplay display(64, 48);
+  BackgroundDisplay display(64, 48);
   std::vector<uint8_t> block(2048);
   ConnectionConfig config;
   config.hello.width = 64;

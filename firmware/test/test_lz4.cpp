@@ -85,19 +85,6 @@ std::vector<Splitter> splitters() {
   return out;
 }
 
-// A framebuffer that remembers the windows pushed to it.
-class TracingDisplay : public host::FramebufferDisplay {
- public:
-  TracingDisplay(uint16_t w, uint16_t h) : FramebufferDisplay(w, h) {}
-  void push_pixels(const Window& window, const uint8_t* pixels, PixelOrder order) override {
-    writes.push_back(window);
-    pushed += static_cast<uint32_t>(window.w) * window.h;
-    FramebufferDisplay::push_pixels(window, pixels, order);
-  }
-  std::vector<Window> writes;
-  uint32_t pushed = 0;
-};
-
 // A parser with a block buffer of max_body, as a board has it.
 struct Board {
   explicit Board(Display& display, uint16_t max_body = kMaxBody, uint16_t encodings = kLz4Mask)
