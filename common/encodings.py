@@ -94,13 +94,14 @@ def decode_jpeg(payload: bytes, w: int, h: int) -> np.ndarray:
 
 def encode_best(pixels: np.ndarray, big_endian: bool, allowed: frozenset[Encoding]) -> tuple[Encoding, bytes]:
     """The smallest of the allowed encodings for this block of pixels (its runs are found once)."""
-    best = Encoding.RAW, encode_raw(pixels, big_endian)
+    raw = encode_raw(pixels, big_endian)
+    best = Encoding.RAW, raw
     if Encoding.RUNS in allowed:
         runs = find_runs(pixels)
-        if runs.size < len(best[1]):
+        if runs.size < len(raw):
             best = Encoding.RUNS, encode_runs(pixels, big_endian, runs)
     if Encoding.LZ4 in allowed:
-        packed = encode_lz4(encode_raw(pixels, big_endian) if best[0] != Encoding.RAW else best[1])
+        packed = encode_lz4(raw)
         if len(packed) < len(best[1]):
             best = Encoding.LZ4, packed
     return best
