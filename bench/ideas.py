@@ -86,5 +86,5 @@ def copy_then_damage(old: np.ndarray, new: np.ndarray, moves: list[Move], big_en
     for m in moves:
         moved[m.dy : m.dy + m.h, m.dx : m.dx + m.w] = old[m.sy : m.sy + m.h, m.sx : m.sx + m.w]
     demand = Demand("bench", 0, "ideas", None, protocol.ALL_ENCODINGS, BOARD_MAX_BODY)
-    payload, _, _ = packetize(new, Update(None, find_damage(moved, new)), demand, big_endian)
-    return FRAME_MESSAGES + COPY_MESSAGE * len(moves) + len(payload)
+    packet = packetize(new, Update(None, find_damage(moved, new)), demand, big_endian)
+    return FRAME_MESSAGES + COPY_MESSAGE * len(moves) + len(packet.payload)

@@ -49,5 +49,6 @@ async def advertise(config: Config) -> AsyncZeroconf | None:
     if config.egress.host not in ("0.0.0.0", "", "::"):
         addresses = [config.egress.host]
     zeroconf = AsyncZeroconf(interfaces=addresses, ip_version=IPVersion.V4Only)
-    await zeroconf.async_register_service(service_info(config, addresses))
+    # A second pipeline on this host (or a stale record) holds the name: take "tftstream on host (2)".
+    await zeroconf.async_register_service(service_info(config, addresses), allow_name_change=True)
     return zeroconf

@@ -29,6 +29,7 @@ class ServerMsg(enum.IntEnum):
     FRAME_BEGIN = 0x20
     RECT = 0x21
     FRAME_END = 0x22
+    KEEP = 0x23  # body: an offset into the board's bitmap cache; the next RECT's pixels are kept there too
     KEEPALIVE = 0x30
 
 
@@ -38,6 +39,7 @@ class Encoding(enum.IntEnum):
     COPY = 2  # payload: the source box's corner; the board copies pixels it already shows
     LZ4 = 3  # payload: LZ4 block sequences that decode to the w*h pixels
     JPEG = 4  # payload: a baseline JPEG of the w*h pixels (lossy; the server refreshes losslessly)
+    CACHED = 5  # payload: an offset into the board's bitmap cache, where a KEEP put these w*h pixels
 
     @property
     def bit(self) -> int:
@@ -56,6 +58,8 @@ _ACK_STATS = struct.Struct("<IIIb")
 _SEQ = struct.Struct("<I")
 RECT_HEADER = struct.Struct("<HHHHB")
 COPY_SOURCE = struct.Struct("<HH")
+CACHE_OFFSET = struct.Struct("<H")  # KEEP's body and a CACHED RECT's payload: a pixel offset into the cache
+CACHE_PIXELS = 16384  # a board that offers CACHED keeps this many pixels (32 KB) for the server to use
 
 # Largest body the server accepts for each board message: checked before the body is read.
 BOARD_BODY_LIMITS = {BoardMsg.HELLO: 160, BoardMsg.ACK: _ACK_STATS.size + _SEQ.size, BoardMsg.KEEPALIVE: 0}
@@ -166,6 +170,16 @@ def rect(x: int, y: int, w: int, h: int, encoding: Encoding, payload: bytes) -> 
 def copy_rect(x: int, y: int, w: int, h: int, src_x: int, src_y: int) -> bytes:
     """COPY: the w x h box at (src_x, src_y) to (x, y), from what the board shows before it."""
     return rect(x, y, w, h, Encoding.COPY, COPY_SOURCE.pack(src_x, src_y))
+
+
+def keep(offset: int) -> bytes:
+    """KEEP: the next RECT's pixels also go to the board's cache at `offset` (pixels)."""
+    return message(ServerMsg.KEEP, CACHE_OFFSET.pack(offset))
+
+
+def cached_rect(x: int, y: int, w: int, h: int, offset: int) -> bytes:
+    """CACHED: the w x h pixels kept at `offset` of the board's cache, drawn at (x, y)."""
+    return rect(x, y, w, h, Encoding.CACHED, CACHE_OFFSET.pack(offset))
 
 
 def ack(a: Ack) -> bytes:

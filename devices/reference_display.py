@@ -38,6 +38,8 @@ class BoardStream:
     encodings: frozenset[Encoding] = protocol.ALL_ENCODINGS
     max_body: int = 0xFFFF
     framebuffer: np.ndarray = field(init=False)
+    cache: np.ndarray = field(init=False)  # the bitmap cache KEEP fills and CACHED draws from
+    keep_at: int | None = None  # a KEEP's offset, waiting for its RECT
     accepted: Accept | None = None
     rejected: str | None = None
     frame_seq: int | None = None  # inside FRAME_BEGIN .. FRAME_END
@@ -47,6 +49,7 @@ class BoardStream:
 
     def __post_init__(self) -> None:
         self.framebuffer = np.zeros((self.height, self.width), np.uint16)
+        self.cache = np.zeros(protocol.CACHE_PIXELS, np.uint16)
 
     @property
     def incomplete(self) -> bool:
@@ -81,6 +84,8 @@ class BoardStream:
         return kind
 
     def _apply(self, kind: ServerMsg, body: bytes) -> int | None:
+        if self.keep_at is not None and kind not in (ServerMsg.RECT, ServerMsg.REJECT):
+            raise ProtocolError("keep_unused", f"{kind.name} after KEEP: a KEEP must be followed by its RECT")
         if kind == ServerMsg.ACCEPT:
             self._accept(body)
         elif kind == ServerMsg.REJECT:
@@ -94,6 +99,8 @@ class BoardStream:
             self.frame_seq = int.from_bytes(body, "little")
         elif kind == ServerMsg.RECT:
             self._rect(body)
+        elif kind == ServerMsg.KEEP:
+            self._keep(body)
         else:
             return self._frame_end(body)
         return None
@@ -115,6 +122,15 @@ class BoardStream:
             big_endian, protocol.mask_to_encodings(mask), max_body, keepalive_ms, timeout_ms, version
         )
 
+    def _keep(self, body: bytes) -> None:
+        _expect_length(ServerMsg.KEEP, body, protocol.CACHE_OFFSET.size)
+        if self.frame_seq is None:
+            raise ProtocolError("not_in_frame", "KEEP outside a frame")
+        assert self.accepted is not None
+        if Encoding.CACHED not in self.accepted.encodings:
+            raise ProtocolError("unknown_encoding", "KEEP without the CACHED encoding accepted")
+        (self.keep_at,) = protocol.CACHE_OFFSET.unpack(body)
+
     def _rect(self, body: bytes) -> None:
         if self.frame_seq is None:
             raise ProtocolError("not_in_frame", "RECT outside a frame")
@@ -128,13 +144,33 @@ class BoardStream:
         assert self.accepted is not None
         if code not in {e.value for e in self.accepted.encodings}:
             raise ProtocolError("unknown_encoding", f"encoding {code} not accepted")
+        keep_at, self.keep_at = self.keep_at, None
+        if keep_at is not None:
+            if code not in (Encoding.RAW, Encoding.RUNS, Encoding.LZ4):
+                raise ProtocolError("keep_bad_encoding", f"KEEP before a {Encoding(code).name} RECT")
+            _check_in_cache(keep_at, w, h)
         if code == Encoding.LZ4 and protocol.RECT_HEADER.size + 2 * w * h > self.max_body:
             raise ProtocolError("oversized", f"LZ4 RECT of {w}x{h} does not fit a {self.max_body}-byte buffer")
         payload = body[protocol.RECT_HEADER.size :]
         if code == Encoding.COPY:
             self._copy(x, y, w, h, payload)
             return
-        self.framebuffer[y : y + h, x : x + w] = decode(Encoding(code), payload, w, h, self.accepted.big_endian)
+        if code == Encoding.CACHED:
+            self.framebuffer[y : y + h, x : x + w] = self._cached(w, h, payload)
+            return
+        pixels = decode(Encoding(code), payload, w, h, self.accepted.big_endian)
+        self.framebuffer[y : y + h, x : x + w] = pixels
+        if keep_at is not None:
+            self.cache[keep_at : keep_at + w * h] = pixels.reshape(-1)
+
+    def _cached(self, w: int, h: int, payload: bytes) -> np.ndarray:
+        if len(payload) != protocol.CACHE_OFFSET.size:
+            raise ProtocolError(
+                "cache_size_mismatch", f"CACHED needs {protocol.CACHE_OFFSET.size} bytes, got {len(payload)}"
+            )
+        (offset,) = protocol.CACHE_OFFSET.unpack(payload)
+        _check_in_cache(offset, w, h)
+        return self.cache[offset : offset + w * h].reshape(h, w)
 
     def _copy(self, x: int, y: int, w: int, h: int, payload: bytes) -> None:
         if len(payload) != protocol.COPY_SOURCE.size:
@@ -160,6 +196,13 @@ class BoardStream:
         if self.on_frame_end is not None:
             self.on_frame_end(seq, self.framebuffer)
         return seq
+
+
+def _check_in_cache(offset: int, w: int, h: int) -> None:
+    if offset + w * h > protocol.CACHE_PIXELS:
+        raise ProtocolError(
+            "cache_out_of_bounds", f"{w}x{h} pixels at cache offset {offset}, the cache holds {protocol.CACHE_PIXELS}"
+        )
 
 
 def _expect_length(kind: ServerMsg, body: bytes, length: int) -> None:

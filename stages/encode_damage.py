@@ -18,6 +18,7 @@ from __future__ import annotations
 import sys
 import time
 from collections import OrderedDict
+from collections.abc import Container
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
@@ -26,6 +27,7 @@ import zmq
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from common import protocol
+from common.bitmap_cache import EMPTY, KEEP_MAX_PIXELS, CacheState, digest
 from common.config import Config, Display
 from common.control import (
     ATTACHED_TIMEOUT_S,
@@ -51,6 +53,7 @@ LOSSY_WORTH = 0.4  # JPEG is tried on a box whose lossless bytes exceed this sha
 LOSSY_MIN_PIXELS = 1024  # smaller boxes stay lossless: JPEG's tables alone are ~600 bytes
 REFRESH_AFTER_S = 0.25  # a frame sent partly as JPEG is redrawn exactly once it stood still this long
 REFRESH_POLL_MS = 50
+BLOCKS_SEEN = 4096  # digests of recent small blocks remembered: a block seen again is kept in a board's cache
 
 
 class Update(NamedTuple):
@@ -214,34 +217,67 @@ def split_to_fit(box: Box, max_body: int) -> list[Box]:
     ]
 
 
+class Block(NamedTuple):
+    """One RECT message of a packet, and for a block a bitmap cache may keep, its pixels' digest."""
+
+    message: bytes
+    box: Box
+    digest: bytes | None
+
+
 class Packet(NamedTuple):
     payload: bytes  # RECT messages
     rects: int
     lossy: list[Box]  # boxes sent as JPEG: the board shows them only approximately
+    blocks: tuple[Block, ...] = ()  # the same messages, for a board with a bitmap cache (use_cache)
+
+
+def use_cache(packet: Packet, cache: CacheState, seen: Container[bytes]) -> tuple[Packet, CacheState]:
+    """The packet for a board whose cache holds `cache`: blocks it holds become CACHED RECTs, blocks
+    `seen` before are kept (they come back: a clock's digits; what never did is not worth a place);
+    and what its cache holds after this packet."""
+    if not packet.blocks:
+        return packet, cache
+    messages = []
+    for block in packet.blocks:
+        offset = cache.offset_of(block.digest) if block.digest else None
+        if offset is not None:
+            messages.append(protocol.cached_rect(*block.box, offset))
+        elif block.digest and block.digest in seen:
+            offset, cache = cache.keep(block.digest, block.box.w * block.box.h)
+            messages += (protocol.keep(offset), block.message)
+        else:
+            messages.append(block.message)
+    return packet._replace(payload=b"".join(messages)), cache
 
 
 def packetize(pixels: np.ndarray, update: Update, demand: Demand, big_endian: bool, quality: int = 0) -> Packet:
     """RECT messages for the update (its move first), each block in the smallest allowed lossless
     encoding; with a JPEG `quality`, photo-like boxes as JPEG where that is less than half the bytes."""
-    messages = []
+    blocks: list[Block] = []
     lossy: list[Box] = []
+    cacheable = protocol.Encoding.CACHED in demand.encodings
     if update.move is not None:
         source = update.move.source
-        messages.append(protocol.copy_rect(update.move.x, update.move.y, source.w, source.h, source.x, source.y))
+        move = protocol.copy_rect(update.move.x, update.move.y, source.w, source.h, source.x, source.y)
+        blocks.append(Block(move, Box(update.move.x, update.move.y, source.w, source.h), None))
     for box in update.boxes:
         lossless = []
         for block in split_to_fit(box, demand.max_body):
             region = pixels[block.y : block.y + block.h, block.x : block.x + block.w]
-            lossless.append(protocol.rect(*block, *encode_best(region, big_endian, demand.encodings)))
-        size = sum(map(len, lossless))
+            message = protocol.rect(*block, *encode_best(region, big_endian, demand.encodings))
+            small = cacheable and block.w * block.h <= KEEP_MAX_PIXELS
+            lossless.append(Block(message, block, digest(region) if small else None))
+        size = sum(len(b.message) for b in lossless)
         photo = box.w * box.h >= LOSSY_MIN_PIXELS and size > LOSSY_WORTH * 2 * box.w * box.h
         jpeg = jpeg_messages(pixels, box, quality, demand.max_body) if photo and quality else None
         if jpeg is not None and 2 * sum(map(len, jpeg)) < size:
-            messages += jpeg
+            blocks += [Block(message, box, None) for message in jpeg]
             lossy.append(box)
         else:
-            messages += lossless
-    return Packet(b"".join(messages), len(messages), lossy)
+            blocks += lossless
+    payload = b"".join(b.message for b in blocks)
+    return Packet(payload, len(blocks), lossy, tuple(blocks) if cacheable else ())
 
 
 def jpeg_messages(pixels: np.ndarray, box: Box, quality: int, max_body: int) -> list[bytes] | None:
@@ -294,6 +330,9 @@ class DisplayState:
     # that key shows only approximately, until a lossless refresh.
     lossy_sent: dict[tuple[int, int], list[Box]] = field(default_factory=dict)
     composed_at: float = 0.0
+    # board id -> frame key -> what the board's bitmap cache holds once it shows that frame
+    caches: dict[str, OrderedDict[tuple[int, int], CacheState]] = field(default_factory=dict)
+    blocks_seen: OrderedDict[bytes, None] = field(default_factory=OrderedDict)  # digests of recent small blocks
 
     @property
     def latest(self) -> Picture | None:
@@ -382,7 +421,26 @@ class DisplayState:
             shows = (shows[0], -shows[1])
             known = self.lossy_sent.setdefault(shows, [])
             known += [box for box in packet.lossy if box not in known]
+        if protocol.Encoding.CACHED in demand.encodings:
+            packet = self._use_cache(demand, packet, shows)
         return latest, packet, update.raw_bytes, shows
+
+    def _use_cache(self, demand: Demand, packet: Packet, shows: tuple[int, int]) -> Packet:
+        """The packet with the board's cache used, built on the cache the frame it has left behind
+        (an answer the egress dropped never counts: the next demand names the frame the board has)."""
+        caches = self.caches.setdefault(demand.board, OrderedDict())
+        before = caches.get(demand.have, EMPTY) if demand.have is not None else EMPTY
+        packet, caches[shows] = use_cache(packet, before, self.blocks_seen)
+        caches.move_to_end(shows)
+        while len(caches) > HISTORY:
+            caches.popitem(last=False)
+        for block in packet.blocks:
+            if block.digest:
+                self.blocks_seen[block.digest] = None
+                self.blocks_seen.move_to_end(block.digest)
+        while len(self.blocks_seen) > BLOCKS_SEEN:
+            self.blocks_seen.popitem(last=False)
+        return packet
 
     def _plan(self, have: tuple[int, int] | None, approximate: list[Box], can_copy: bool) -> Update:
         latest = self.latest
@@ -536,6 +594,8 @@ class DamageEncoder:
         demand = decode_demand(raw)
         for other in self.displays.values():
             other.waiting.pop(demand.board, None)
+            if demand.gone or other.display.name != demand.display:
+                other.caches.pop(demand.board, None)
         state = self.displays.get(demand.display)
         if demand.gone or state is None:
             return []

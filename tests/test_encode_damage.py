@@ -181,7 +181,7 @@ def test_reference_board_shows_exactly_the_packetized_picture(
 ) -> None:
     picture = flat_and_noisy(HEIGHT, WIDTH)
     demand = Demand("b", 0, "main", None, encodings, max_body)
-    payload, count, _ = packetize(picture, Update(None, [Box(0, 0, WIDTH, HEIGHT)]), demand, big_endian)
+    payload, count, *_ = packetize(picture, Update(None, [Box(0, 0, WIDTH, HEIGHT)]), demand, big_endian)
     board = board_showing(payload, WIDTH, HEIGHT, encodings, max_body, big_endian)
     np.testing.assert_array_equal(board.framebuffer, picture)
     assert len(rect_headers(payload)) == count
@@ -192,7 +192,7 @@ def test_blocks_of_a_flat_area_go_as_runs_and_blocks_of_noise_as_raw() -> None:
     demand = Demand("b", 0, "main", None, BOTH, 64)
     half = WIDTH // 2
     flat, noisy = Box(0, 0, half, HEIGHT), Box(half, 0, WIDTH - half, HEIGHT)
-    payload, _, _ = packetize(flat_and_noisy(HEIGHT, WIDTH), Update(None, [flat, noisy]), demand, True)
+    payload, *_ = packetize(flat_and_noisy(HEIGHT, WIDTH), Update(None, [flat, noisy]), demand, True)
     codes: dict[bool, set[int]] = {True: set(), False: set()}
     for x, _y, _w, _h, code in rect_headers(payload):
         codes[x < half].add(code)
@@ -208,9 +208,9 @@ def test_reference_board_holding_the_old_picture_shows_the_new_after_its_damage(
     for seed in range(40):
         old = flat_and_noisy(HEIGHT, WIDTH)
         new = sparse_change(np.random.default_rng(seed), old)
-        full, _, _ = packetize(old, Update(None, [Box(0, 0, WIDTH, HEIGHT)]), demand, big_endian)
+        full, *_ = packetize(old, Update(None, [Box(0, 0, WIDTH, HEIGHT)]), demand, big_endian)
         board = board_showing(full, WIDTH, HEIGHT, encodings, 64, big_endian)
-        damage, _, _ = packetize(new, Update(None, find_damage(old, new)), demand, big_endian)
+        damage, *_ = packetize(new, Update(None, find_damage(old, new)), demand, big_endian)
         assert board.feed(protocol.frame_begin(2) + damage + protocol.frame_end(2)) == [2]
         np.testing.assert_array_equal(board.framebuffer, new, err_msg=f"seed {seed}")
 
@@ -247,10 +247,10 @@ def dragged_window(seed: int, before: tuple[int, int], after: tuple[int, int]) -
 def update_bytes(old: np.ndarray, new: np.ndarray, encodings: frozenset[Encoding]) -> tuple[int, np.ndarray]:
     """Wire bytes from old to new for a board offering `encodings`, and what that board then shows."""
     demand = Demand("b", 0, "main", None, encodings, 16384)
-    full, _, _ = packetize(old, Update(None, [Box(0, 0, *old.shape[::-1])]), demand, True)
+    full, *_ = packetize(old, Update(None, [Box(0, 0, *old.shape[::-1])]), demand, True)
     board = board_showing(full, old.shape[1], old.shape[0], encodings, 16384, True)
     update = plan_update(old, new, Encoding.COPY in encodings)
-    payload, _, _ = packetize(new, update, demand, True)
+    payload, *_ = packetize(new, update, demand, True)
     assert board.feed(protocol.frame_begin(2) + payload + protocol.frame_end(2)) == [2]
     return len(payload), board.framebuffer
 
@@ -283,7 +283,7 @@ def test_a_dragged_window_is_copied_from_where_it_was() -> None:
 def test_a_board_that_cannot_copy_gets_no_copy() -> None:
     old, new = dragged_window(4, before=(10, 10), after=(0, 0))
     demand = Demand("b", 0, "main", None, NO_COPY, 16384)
-    payload, _, _ = packetize(new, plan_update(old, new, can_copy=False), demand, True)
+    payload, *_ = packetize(new, plan_update(old, new, can_copy=False), demand, True)
     assert Encoding.COPY not in {code for *_, code in rect_headers(payload)}
 
 
@@ -303,9 +303,9 @@ def test_any_motion_with_noise_ends_exact_on_a_board_that_copies(max_body: int) 
         new = np.roll(old, (dy, dx), axis=(0, 1))
         new = sparse_change(rng, new)
         demand = Demand("b", 0, "main", None, protocol.ALL_ENCODINGS, max_body)
-        full, _, _ = packetize(old, Update(None, [Box(0, 0, SCREEN_W, SCREEN_H)]), demand, False)
+        full, *_ = packetize(old, Update(None, [Box(0, 0, SCREEN_W, SCREEN_H)]), demand, False)
         board = board_showing(full, SCREEN_W, SCREEN_H, protocol.ALL_ENCODINGS, max_body, False)
-        payload, _, _ = packetize(new, plan_update(old, new, can_copy=True), demand, False)
+        payload, *_ = packetize(new, plan_update(old, new, can_copy=True), demand, False)
         assert board.feed(protocol.frame_begin(2) + payload + protocol.frame_end(2)) == [2]
         np.testing.assert_array_equal(board.framebuffer, new, err_msg=f"seed {seed}, moved by {dy},{dx}")
 
@@ -583,3 +583,80 @@ def test_a_board_without_jpeg_gets_the_photo_exactly(lossy_encoder: DamageEncode
     header, codes = show(board, lossy_encoder.on_demand(ask(encodings=lossless)), 1)
     assert Encoding.JPEG not in codes and header.key == key(lossy_encoder, 1)
     np.testing.assert_array_equal(board.framebuffer, photo(1))
+
+
+# --- the board's bitmap cache (KEEP, CACHED) --------------------------------------------------------
+
+DIGITS = [noise(8, 6, seed) for seed in range(3)]  # three "glyphs" a clock shows in turn at one place
+
+
+def showing_digit(n: int) -> np.ndarray:
+    pixels = picture(0x0841)
+    pixels[4:12, 10:16] = DIGITS[n]
+    return pixels
+
+
+def message_kinds(payload: bytes) -> list[str]:
+    """Each message of a packet: "KEEP", or the RECT's encoding name."""
+    kinds, offset = [], 0
+    while offset < len(payload):
+        kind, length = protocol.HEADER.unpack_from(payload, offset)
+        body = payload[offset + protocol.HEADER.size : offset + protocol.HEADER.size + length]
+        kinds.append("KEEP" if kind == protocol.ServerMsg.KEEP else Encoding(body[8]).name)
+        offset += protocol.HEADER.size + length
+    return kinds
+
+
+def cache_board() -> BoardStream:
+    board = BoardStream(WIDTH, HEIGHT, BOTH, 16384)
+    board.feed(protocol.accept(Accept(True, BOTH, 16384, 1000, 4000)))
+    return board
+
+
+def test_a_digit_that_comes_back_is_kept_then_drawn_from_the_board_cache(encoder: DamageEncoder) -> None:
+    board, have, kinds = cache_board(), None, []
+    for seq in range(1, 11):
+        encoder.on_frame(frame(showing_digit(seq % 3), seq=seq))
+        header, payload = answer(encoder.on_demand(ask(have=have, ticket=seq)))
+        assert board.feed(protocol.frame_begin(seq) + payload + protocol.frame_end(seq)) == [seq]
+        np.testing.assert_array_equal(board.framebuffer, showing_digit(seq % 3))
+        kinds.append(message_kinds(payload))
+        have = header.key
+    assert kinds[1] == ["RAW"]  # first sight of a digit: sent as it is
+    assert kinds[4] == ["KEEP", "RAW"]  # seen before: kept too (seq 5 shows digit 2 again)
+    assert kinds[7:] == [["CACHED"]] * 3  # from then on 14 bytes each
+    assert len(payload) == protocol.HEADER.size + protocol.RECT_HEADER.size + protocol.CACHE_OFFSET.size
+
+
+def test_an_answer_the_egress_dropped_never_counts_as_kept(encoder: DamageEncoder) -> None:
+    """An answer that keeps a digit is dropped (its demand was replaced); the board gets another one
+    instead, so a later answer must not draw that digit from the cache."""
+    board, have = cache_board(), None
+    for seq, digit in enumerate((0, 1, 0), start=1):
+        encoder.on_frame(frame(showing_digit(digit), seq=seq))
+        header, payload = answer(encoder.on_demand(ask(have=have, ticket=seq)))
+        assert board.feed(protocol.frame_begin(seq) + payload + protocol.frame_end(seq)) == [seq]
+        have = header.key
+    encoder.on_frame(frame(showing_digit(1), seq=4))
+    _, dropped_payload = answer(encoder.on_demand(ask(have=have, ticket=4)))
+    assert message_kinds(dropped_payload) == ["KEEP", "RAW"]  # digit 1 seen before: kept; never delivered
+    encoder.on_frame(frame(showing_digit(2), seq=5))
+    header, payload = answer(encoder.on_demand(ask(have=have, ticket=5)))  # the replacing demand
+    assert board.feed(protocol.frame_begin(5) + payload + protocol.frame_end(5)) == [5]
+    encoder.on_frame(frame(showing_digit(1), seq=6))
+    header, payload = answer(encoder.on_demand(ask(have=header.key, ticket=6)))
+    assert message_kinds(payload) == ["KEEP", "RAW"]
+    assert board.feed(protocol.frame_begin(6) + payload + protocol.frame_end(6)) == [6]
+    np.testing.assert_array_equal(board.framebuffer, showing_digit(1))
+
+
+def test_a_board_without_a_cache_gets_no_keep_and_a_gone_board_cache_is_forgotten(encoder: DamageEncoder) -> None:
+    for seq in range(1, 8):
+        encoder.on_frame(frame(showing_digit(seq % 2), seq=seq))
+        for board, encodings in (("plain", BOTH - {Encoding.CACHED}), ("cached", BOTH)):
+            have = key(encoder, seq - 1) if seq > 1 else None
+            kinds = message_kinds(answer(encoder.on_demand(ask(board, have, seq, False, encodings)))[1])
+            assert ("KEEP" in kinds or "CACHED" in kinds) == (board == "cached" and seq >= 4), (board, seq, kinds)
+    assert "cached" in encoder.displays["main"].caches
+    encoder.on_demand(ask("cached", key(encoder, 7), 8, gone=True))
+    assert "cached" not in encoder.displays["main"].caches

@@ -43,7 +43,7 @@ def test_reference_display_matches_every_device_vector(vector):
     assert not board.incomplete
 
 
-OVERDRAWING = {"two_frames_overdraw", "lz4_small_rect", "jpeg_in_a_rect"}
+OVERDRAWING = {"two_frames_overdraw", "lz4_small_rect", "jpeg_in_a_rect", "cached_across_frames"}
 
 
 @pytest.mark.parametrize("vector", VALID, ids=lambda v: v["name"])

@@ -29,6 +29,8 @@ std::string replay(unsigned width, unsigned height, unsigned max_body, unsigned 
   config.encodings = static_cast<uint16_t>(encodings);
   std::vector<uint8_t> block(max_body);  // as a board: one of its max_body, so LZ4 and JPEG can be offered
   config.block = tft::BlockBuffer{block.data(), block.size()};
+  std::vector<uint8_t> cache(2 * tft::kCachePixels);  // and the bitmap cache, for CACHED
+  config.cache = tft::BlockBuffer{cache.data(), cache.size()};
   tft::StreamParser parser(display, config);
   std::string acks;
   size_t pos = 0;

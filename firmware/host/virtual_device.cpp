@@ -177,9 +177,11 @@ void save(const DeviceOptions& options, const tft::host::FramebufferDisplay& dis
   }
 }
 
-tft::ConnectionConfig connection_config(const DeviceOptions& options, std::vector<uint8_t>& block) {
+tft::ConnectionConfig connection_config(const DeviceOptions& options, std::vector<uint8_t>& block,
+                                        std::vector<uint8_t>& cache) {
   tft::ConnectionConfig config;
   config.block = tft::BlockBuffer{block.data(), block.size()};  // LZ4, JPEG: a RECT of up to max_body
+  config.cache = tft::BlockBuffer{cache.data(), cache.size()};  // CACHED: the bitmap cache
   config.hello.width = options.width;
   config.hello.height = options.height;
   config.hello.encodings = options.encodings;
@@ -198,7 +200,8 @@ int run(const DeviceOptions& options) {
   XorShiftJitter jitter(static_cast<uint32_t>(monotonic_ns()) ^ static_cast<uint32_t>(getpid()));
   SteadyClock clock;
   std::vector<uint8_t> block(options.max_body);  // a board's static array of its max_body
-  tft::Connection connection(network, display, jitter, connection_config(options, block));
+  std::vector<uint8_t> cache(2 * tft::kCachePixels);
+  tft::Connection connection(network, display, jitter, connection_config(options, block, cache));
   Printer printer;
   printer.attach(&connection, &network);
   connection.set_observer(&printer);

@@ -3,7 +3,7 @@
 `python3 firmware/scripts/cross_check.py [--tool build/firmware/replay_stream] [--random 3000] [--seed 1]`
 
 Streams: every shared vector with each byte flipped (three ways), and random sessions encoded by
-common/encodings.py (random sizes, byte orders, RAW/RUNS/LZ4, keepalives) and JPEG, some of them cut
+common/encodings.py (random sizes, byte orders, RAW/RUNS/LZ4, keepalives), KEEP and CACHED, and JPEG, some of them cut
 or with a byte changed (replay_stream gives the core a block buffer of max_body, so it offers LZ4 and
 JPEG). The JPEGs are Pillow's, 4:4:4 or grey, which libjpeg (the reference's decoder) and the core
 decode to the same pixels; the server's 4:2:0 differs slightly by design (libjpeg smooths chroma).
@@ -112,10 +112,16 @@ def reference(width: int, height: int, max_body: int, mask: int, stream: bytes) 
     }
 
 
+def cache_offset(rng: random.Random, pixels: int) -> int:
+    """Where a KEEP or CACHED points: where `pixels` fit, at the last place that fits, or anywhere."""
+    last = protocol.CACHE_PIXELS - pixels
+    return rng.choice([rng.randint(0, max(0, last)), max(0, last), rng.randrange(0x10000)])
+
+
 def random_session(rng: random.Random) -> Case:
     width, height = rng.randint(1, 24), rng.randint(1, 16)
     max_body = rng.choice([64, 100, 256, 1000, 0xFFFF])
-    masks = [1, 3, 9, 11, *JPEG_MASKS]
+    masks = [1, 3, 9, 11, 35, 43, *JPEG_MASKS]
     mask = rng.choice(masks)
     big = rng.random() < 0.5
     chosen = protocol.mask_to_encodings(mask if rng.random() < 0.8 else rng.choice(masks))
@@ -143,6 +149,10 @@ def random_session(rng: random.Random) -> Case:
                     encoding, payload = Encoding.JPEG, jpeg
             if 9 + len(payload) > 0xFFFF:
                 continue
+            if Encoding.CACHED in chosen and rng.random() < 0.4:  # mostly inside the cache, sometimes past it
+                out += protocol.keep(cache_offset(rng, w * h))
+            if Encoding.CACHED in chosen and rng.random() < 0.3:
+                encoding, payload = Encoding.CACHED, protocol.CACHE_OFFSET.pack(cache_offset(rng, w * h))
             out += protocol.rect(x, y, w, h, encoding, payload)
         out += protocol.frame_end(seq)
         seq = (seq + 1) & 0xFFFFFFFF

@@ -62,6 +62,7 @@ EspJitter g_jitter;
 // the announced max_body: kMaxBody or less (the TCP window caps it). The JPEG decoder's tables
 // (5.3 KB) live in the Connection, a static object too (connection()).
 uint8_t g_block[board::kMaxBody];
+uint8_t g_cache[2 * tft::kCachePixels];  // the bitmap cache the server fills with KEEP: digits, icons
 int8_t g_rssi = 0;  // sampled once a second: ACKs carry it without a driver call per frame
 
 class Probe : public board::BoardProbe {
@@ -100,8 +101,10 @@ tft::ConnectionConfig connection_config() {
   config.hello.height = g_display.height();
   config.hello.max_body = announced_max_body();
   config.block = tft::BlockBuffer{g_block, sizeof g_block};
-  // COPY if the panel reads back; LZ4 and JPEG if the block buffer holds max_body.
-  config.hello.encodings = tft::encodings_for(g_display, tft::kMaskImplemented, config.block, config.hello.max_body);
+  config.cache = tft::BlockBuffer{g_cache, sizeof g_cache};
+  // COPY if the panel reads back; LZ4 and JPEG if the block buffer holds max_body; CACHED with the cache.
+  config.hello.encodings =
+      tft::encodings_for(g_display, tft::kMaskImplemented, config.block, config.hello.max_body, config.cache);
   config.hello.display = g_settings.display;
   config.hello.firmware = board::kFirmware;
   config.hello.token = reinterpret_cast<const uint8_t*>(g_settings.token);

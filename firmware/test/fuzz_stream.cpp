@@ -37,6 +37,8 @@ Result run(uint16_t width, uint16_t height, bool readable, tft::ParserConfig con
   tft::host::FramebufferDisplay display(width, height, readable);
   std::vector<uint8_t> block(block_size, garbage);
   config.block = tft::BlockBuffer{block.data(), block.size()};
+  std::vector<uint8_t> cache(2 * tft::kCachePixels, garbage);
+  config.cache = tft::BlockBuffer{cache.data(), cache.size()};
   tft::StreamParser parser(display, config);
   Result result{tft::Error::none, tft::JpegError::none, false, {}, {}};
   size_t pos = 0;

@@ -131,6 +131,8 @@ Outcome run_stream(uint16_t width, uint16_t height, uint16_t max_body, uint16_t 
   // zeroed (a byte read before it is written shows as a wrong pixel).
   std::vector<uint8_t> block(max_body, 0xA5);
   config.block = BlockBuffer{block.data(), block.size()};
+  std::vector<uint8_t> cache(2 * kCachePixels, 0xA5);  // the bitmap cache, not zeroed either
+  config.cache = BlockBuffer{cache.data(), cache.size()};
   StreamParser parser(display, config);
   Outcome o;
   size_t pos = 0;

@@ -7,6 +7,9 @@
 // itself checked against the vectors' final framebuffers.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <optional>
+
 #include "jpeg_decoder.h"
 #include "support.h"
 
@@ -50,8 +53,15 @@ std::vector<uint16_t> jpeg_pixels(const uint8_t* data, size_t size, size_t w, si
   return sink.pixels;
 }
 
-// Applies a valid RECT body the plain way: decode all of it, then store.
-void apply_rect(const DeviceVector& v, const uint8_t* body, size_t len, bool big, std::vector<uint16_t>& fb) {
+// The bitmap cache (CACHED) and a KEEP waiting for its RECT.
+struct Cache {
+  std::vector<uint16_t> pixels = std::vector<uint16_t>(kCachePixels, 0);
+  std::optional<size_t> keep;
+};
+
+// Applies a valid RECT body the plain way: decode all of it, then store (and keep, after a KEEP).
+void apply_rect(const DeviceVector& v, const uint8_t* body, size_t len, bool big, std::vector<uint16_t>& fb,
+                Cache& cache) {
   const size_t x = body[0] | body[1] << 8, y = body[2] | body[3] << 8, w = body[4] | body[5] << 8,
                h = body[6] | body[7] << 8;
   std::vector<uint16_t> pixels;
@@ -63,6 +73,10 @@ void apply_rect(const DeviceVector& v, const uint8_t* body, size_t len, bool big
     for (size_t i = 9; i + 1 < len; i += 2) pixels.push_back(pixel_at(body + i, big));
   } else if (body[8] == 4) {
     pixels = jpeg_pixels(body + 9, len - 9, w, h, big);
+  } else if (body[8] == 5) {
+    REQUIRE(len == 11);
+    const size_t offset = body[9] | body[10] << 8;
+    pixels.assign(cache.pixels.begin() + offset, cache.pixels.begin() + offset + w * h);
   } else if (body[8] == 3) {
     const Lz4Plain raw = lz4_plain(Bytes(body + 9, body + len), 2 * w * h);
     REQUIRE(raw.error == "none");
@@ -72,6 +86,8 @@ void apply_rect(const DeviceVector& v, const uint8_t* body, size_t len, bool big
   }
   REQUIRE(pixels.size() == w * h);
   for (size_t i = 0; i < pixels.size(); ++i) fb[(y + i / w) * v.width + x + i % w] = pixels[i];
+  if (cache.keep) std::copy(pixels.begin(), pixels.end(), cache.pixels.begin() + *cache.keep);
+  cache.keep.reset();
 }
 
 Model model_of(const DeviceVector& v) {
@@ -82,6 +98,7 @@ Model model_of(const DeviceVector& v) {
   m.states.push_back(s);
   const Bytes& b = v.stream;
   bool big = true;
+  Cache cache;
   size_t pos = 0;
   while (pos + 3 <= b.size() && !s.rejected) {
     const uint8_t type = b[pos];
@@ -90,7 +107,8 @@ Model model_of(const DeviceVector& v) {
     const uint8_t* body = b.data() + pos + 3;
     if (type == 0x10) big = (body[1] & 1) != 0;
     if (type == 0x11) s.rejected = true;
-    if (type == 0x21) apply_rect(v, body, len, big, s.framebuffer);
+    if (type == 0x21) apply_rect(v, body, len, big, s.framebuffer, cache);
+    if (type == 0x23) cache.keep = static_cast<size_t>(body[0] | body[1] << 8);
     if (type == 0x22) s.acks.push_back(static_cast<uint32_t>(body[0] | body[1] << 8 | body[2] << 16 | body[3] << 24));
     pos += 3 + len;
     m.boundaries.push_back(pos);

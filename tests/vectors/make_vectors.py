@@ -199,6 +199,64 @@ JPEG_STREAMS = {
     "error_jpeg_progressive": WITH_JPEG + rect(0, 0, W, H, 4, jpeg(PICTURE, progressive=True)),
 }
 
+
+def keep(offset: int) -> bytes:
+    return msg(0x23, struct.pack("<H", offset))
+
+
+def cached(x: int, y: int, w: int, h: int, offset: int, extra: bytes = b"") -> bytes:
+    return rect(x, y, w, h, 5, struct.pack("<H", offset) + extra)
+
+
+CACHE_PIXELS = 16384
+# Streams for a board that offers CACHED too (mask 43: RAW, RUNS, LZ4, CACHED): a 16384-pixel cache.
+WITH_CACHE = accept(mask=43) + begin(1)
+CACHED_STREAMS = {
+    "cached_keep_raw_then_draw": WITH_CACHE
+    + keep(0)
+    + rect(0, 0, 2, 1, 0, be_pixels(RED, GREEN))
+    + cached(2, 2, 2, 1, 0)
+    + end(1),
+    "cached_keep_runs_drawn_in_another_shape": WITH_CACHE
+    + keep(100)
+    + rect(0, 0, 2, 2, 1, runs((3, BLUE), (1, WHITE)))
+    + cached(3, 0, 1, 3, 101)
+    + end(1),
+    "cached_keep_lz4_at_the_end": WITH_CACHE
+    + keep(CACHE_PIXELS - 4)
+    + lz4_rect(1, 1, 2, 2, lz4_seq(be_pixels(RED, GREEN), 4, 4))
+    + cached(0, 0, 4, 1, CACHE_PIXELS - 4)
+    + end(1),
+    "cached_across_frames": WITH_CACHE
+    + keep(7)
+    + FULL_RAW
+    + end(1)
+    + begin(2)
+    + rect(0, 0, W, H, 1, runs((12, 0)))
+    + cached(1, 1, 3, 2, 7 + 5)
+    + end(2),
+    "cached_little_endian": accept(flags=0, mask=43)
+    + begin(1)
+    + keep(3)
+    + rect(0, 0, 2, 1, 0, struct.pack("<HH", RED, 0x1234))
+    + cached(1, 2, 2, 1, 3)
+    + end(1),
+    "cached_keep_then_reject": WITH_CACHE + keep(0) + msg(0x11, b"server stopping"),
+    "error_keep_not_accepted": accept(mask=11) + begin(1) + keep(0) + rect(0, 0, 1, 1, 0, be_pixels(RED)),
+    "error_cached_not_accepted": accept(mask=11) + begin(1) + cached(0, 0, 1, 1, 0),
+    "error_keep_outside_frame": accept(mask=43) + keep(0),
+    "error_keep_body_short": WITH_CACHE + msg(0x23, b"\x00"),
+    "error_keep_then_frame_end": WITH_CACHE + keep(0) + end(1),
+    "error_keep_then_keep": WITH_CACHE + keep(0) + keep(4) + rect(0, 0, 1, 1, 0, be_pixels(RED)),
+    "error_keep_before_cached": WITH_CACHE + keep(0) + cached(0, 0, 1, 1, 8),
+    "error_keep_past_the_end": WITH_CACHE + keep(CACHE_PIXELS - 1) + rect(0, 0, 2, 1, 0, be_pixels(RED, GREEN)),
+    "error_keep_offset_wrap": WITH_CACHE + keep(0xFFFF) + FULL_RAW,
+    "error_cached_payload_short": WITH_CACHE + rect(0, 0, 1, 1, 5, b"\x00"),
+    "error_cached_payload_long": WITH_CACHE + cached(0, 0, 1, 1, 0, extra=b"\x00"),
+    "error_cached_past_the_end": WITH_CACHE + cached(0, 0, 2, 1, CACHE_PIXELS - 1),
+    "error_cached_outside_display": WITH_CACHE + cached(3, 0, 2, 1, 0),
+}
+
 HELLOS = {
     "minimal": b"TFTS\x01" + struct.pack("<HHHH", 320, 240, 1, 64) + b"\x04main\x00\x00",
     "full": b"TFTS\x01" + struct.pack("<HHHH", 240, 240, 3, 16384) + b"\x04desk\x05fw1.0\x06secret",
@@ -260,7 +318,8 @@ def main() -> None:
         "device_stream.json": [device_vector(n, s) for n, s in DEVICE_STREAMS.items()]
         + [device_vector(n, s, encodings=7) for n, s in COPY_STREAMS.items()]
         + [device_vector(n, s, encodings=11) for n, s in LZ4_STREAMS.items()]
-        + [device_vector(n, s, encodings=17, max_body=JPEG_BODY) for n, s in JPEG_STREAMS.items()],
+        + [device_vector(n, s, encodings=17, max_body=JPEG_BODY) for n, s in JPEG_STREAMS.items()]
+        + [device_vector(n, s, encodings=43) for n, s in CACHED_STREAMS.items()],
         "hello.json": [hello_vector(n, b) for n, b in HELLOS.items()],
     }
     for filename, vectors in files.items():

@@ -37,6 +37,7 @@ ParserConfig parser_config(const ConnectionConfig& connection) {
   config.encodings = connection.hello.encodings;
   config.max_body = connection.hello.max_body;
   config.block = connection.block;
+  config.cache = connection.cache;
   return config;
 }
 
@@ -51,7 +52,8 @@ Connection::Connection(Network& network, Display& display, JitterSource& jitter,
       backoff_(config.backoff_base_ms, config.backoff_cap_ms) {
   // COPY reads the panel back, LZ4 and JPEG need the block buffer: a board without must not offer them
   // (the parser, built from the same mask, refuses an ACCEPT that picks them anyway).
-  config_.hello.encodings = encodings_for(display, config_.hello.encodings, config.block, config.hello.max_body);
+  config_.hello.encodings =
+      encodings_for(display, config_.hello.encodings, config.block, config.hello.max_body, config.cache);
 }
 
 bool Connection::poll(uint32_t now) {

@@ -43,6 +43,7 @@ struct ConnectionConfig {
   HelloInfo hello;  // its strings and token must outlive the Connection; sent without COPY if the display
                     // cannot read back, without LZ4 and JPEG unless `block` holds max_body (encodings_for)
   BlockBuffer block{};  // LZ4's and JPEG's buffer (a static array of max_body bytes); must outlive the Connection
+  BlockBuffer cache{};  // the bitmap cache (2 * kCachePixels bytes, else no CACHED); must outlive the Connection
   uint32_t connect_timeout_ms = 5000;
   uint32_t accept_timeout_ms = 5000;
   uint32_t backoff_base_ms = 200;

@@ -30,6 +30,10 @@ const char* to_str(Error error) {
     case Error::lz4_short: return "lz4_short";
     case Error::jpeg_size_mismatch: return "jpeg_size_mismatch";
     case Error::jpeg_malformed: return "jpeg_malformed";
+    case Error::keep_unused: return "keep_unused";
+    case Error::keep_bad_encoding: return "keep_bad_encoding";
+    case Error::cache_size_mismatch: return "cache_size_mismatch";
+    case Error::cache_out_of_bounds: return "cache_out_of_bounds";
     case Error::bad_name: return "bad_name";
     case Error::bad_size: return "bad_size";
   }

@@ -35,6 +35,10 @@ enum class Error : uint8_t {
   lz4_short,
   jpeg_size_mismatch,  // the JPEG's frame is not the RECT's w x h (JpegError::size_mismatch)
   jpeg_malformed,      // any other JpegError: the parser keeps which one (StreamParser::jpeg_error)
+  keep_unused,         // a KEEP not followed by a RECT
+  keep_bad_encoding,   // a KEEP before a RECT that is not RAW, RUNS or LZ4
+  cache_size_mismatch,  // a CACHED payload that is not 2 bytes
+  cache_out_of_bounds,  // pixels past the end of the bitmap cache
   // The board's own HELLO fields (the server's parse_hello codes).
   bad_name,
   bad_size,

@@ -22,6 +22,7 @@ constexpr uint8_t kMsgReject = 0x11;
 constexpr uint8_t kMsgFrameBegin = 0x20;
 constexpr uint8_t kMsgRect = 0x21;
 constexpr uint8_t kMsgFrameEnd = 0x22;
+constexpr uint8_t kMsgKeep = 0x23;  // cache offset u16: the next RECT's pixels also go to the bitmap cache
 constexpr uint8_t kMsgServerKeepalive = 0x30;
 
 // Encodings: the wire value is the bit number in an encoding mask.
@@ -30,13 +31,15 @@ constexpr uint8_t kEncodingRuns = 1;
 constexpr uint8_t kEncodingCopy = 2;  // pixels the panel already shows; needs a Display that reads back
 constexpr uint8_t kEncodingLz4 = 3;   // LZ4 block sequences; needs a buffer of one RECT's bytes
 constexpr uint8_t kEncodingJpeg = 4;  // a baseline JPEG of the RECT (lossy); the same buffer holds it whole
+constexpr uint8_t kEncodingCached = 5;  // pixels a KEEP put in the board's bitmap cache; needs that cache
 constexpr uint16_t kMaskRaw = 1u << kEncodingRaw;
 constexpr uint16_t kMaskRuns = 1u << kEncodingRuns;
 constexpr uint16_t kMaskCopy = 1u << kEncodingCopy;
 constexpr uint16_t kMaskLz4 = 1u << kEncodingLz4;
 constexpr uint16_t kMaskJpeg = 1u << kEncodingJpeg;
+constexpr uint16_t kMaskCached = 1u << kEncodingCached;
 // What this core decodes.
-constexpr uint16_t kMaskImplemented = kMaskRaw | kMaskRuns | kMaskCopy | kMaskLz4 | kMaskJpeg;
+constexpr uint16_t kMaskImplemented = kMaskRaw | kMaskRuns | kMaskCopy | kMaskLz4 | kMaskJpeg | kMaskCached;
 
 constexpr uint8_t kFlagBigEndian = 0x01;
 
@@ -45,6 +48,8 @@ constexpr size_t kSeqBody = 4;
 constexpr size_t kRectHeader = 9;   // x, y, w, h u16, encoding u8
 constexpr size_t kRunSize = 3;      // (count-1) u8, pixel u16
 constexpr size_t kCopyBody = 4;     // COPY payload: src_x, src_y u16
+constexpr size_t kCacheOffsetBody = 2;  // KEEP's body and a CACHED RECT's payload: offset u16 in pixels
+constexpr uint32_t kCachePixels = 16384;  // the bitmap cache a board offering CACHED keeps: 32 KB
 constexpr size_t kAckBody = 4;
 constexpr size_t kAckStatsBody = 17;  // seq, decode_us, draw_us, free_heap u32, rssi_dbm i8
 constexpr size_t kMaxHelloBody = 160;

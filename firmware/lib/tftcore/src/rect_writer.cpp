@@ -2,9 +2,10 @@
 
 namespace tft {
 
-void RectWriter::begin(const Window& rect, PixelOrder order) {
+void RectWriter::begin(const Window& rect, PixelOrder order, uint8_t* keep) {
   rect_ = rect;
   order_ = order;
+  keep_ = keep;
   area_ = static_cast<uint32_t>(rect.w) * rect.h;  // <= 65535 * 65535, fits in 32 bits
   pos_ = 0;
 }
@@ -31,6 +32,13 @@ void RectWriter::write(const uint8_t* pixels, uint32_t count, bool fill) {
       const uint32_t left_in_row = rect_.w - col;
       n = count < left_in_row ? count : left_in_row;
       window.w = static_cast<uint16_t>(n);
+    }
+    if (keep_ != nullptr) {
+      uint8_t* to = keep_ + 2 * static_cast<size_t>(pos_);
+      for (uint32_t i = 0; i < n; ++i, to += 2) {
+        to[0] = fill ? pixels[0] : pixels[2 * i];
+        to[1] = fill ? pixels[1] : pixels[2 * i + 1];
+      }
     }
     if (fill) {
       display_.fill_rect(window, rgb565);

@@ -3,6 +3,7 @@
 // each piece into at most three windows (end of a row, whole rows, start of a row).
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "display.h"
@@ -13,8 +14,9 @@ class RectWriter {
  public:
   explicit RectWriter(Display& display) : display_(display) {}
 
-  // `rect` must already lie inside the display (the parser checked it).
-  void begin(const Window& rect, PixelOrder order);
+  // `rect` must already lie inside the display (the parser checked it). With `keep`, every pixel
+  // also goes there, as it goes to the display (2 * w * h bytes in `order`: the bitmap cache).
+  void begin(const Window& rect, PixelOrder order, uint8_t* keep = nullptr);
   uint32_t remaining() const { return area_ - pos_; }
   // Writes up to `count` pixels (2 bytes each); anything past the rectangle is dropped, so a
   // decoder bug can cost pixels but can never write outside the rectangle.
@@ -32,6 +34,7 @@ class RectWriter {
   PixelOrder order_ = PixelOrder::big_endian;
   uint32_t area_ = 0;
   uint32_t pos_ = 0;  // pixels written so far
+  uint8_t* keep_ = nullptr;
 };
 
 }  // namespace tft

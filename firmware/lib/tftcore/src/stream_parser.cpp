@@ -11,6 +11,7 @@ bool known_type(uint8_t type) {
     case kMsgFrameBegin:
     case kMsgRect:
     case kMsgFrameEnd:
+    case kMsgKeep:
     case kMsgServerKeepalive:
       return true;
     default:
@@ -30,6 +31,9 @@ uint16_t utf8_boundary(const char* text, uint16_t len) {
 
 size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 
+// 64 bits: an offset near 0xFFFF plus a huge (display-bounded) area must not wrap.
+bool in_cache(uint16_t offset, uint32_t area) { return static_cast<uint64_t>(offset) + area <= kCachePixels; }
+
 }  // namespace
 
 StreamParser::StreamParser(Display& display, const ParserConfig& config)
@@ -42,7 +46,8 @@ StreamParser::StreamParser(Display& display, const ParserConfig& config)
       lz4_(writer_, config.block) {
   // Never agree to an encoding this core cannot decode, nor to COPY on a display it cannot read,
   // nor to LZ4 or JPEG without a buffer for a whole RECT.
-  config_.encodings = encodings_for(display, config_.encodings & kMaskImplemented, config_.block, config_.max_body);
+  config_.encodings = encodings_for(display, config_.encodings & kMaskImplemented, config_.block, config_.max_body,
+                                    config_.cache);
   copier_.set_piece_limit(config.copy_piece_pixels);
 }
 
@@ -59,6 +64,7 @@ void StreamParser::reset() {
   reason_len_ = 0;
   in_frame_ = false;
   frame_ = FrameInfo{0, 0, 0};
+  keep_pending_ = false;
 }
 
 FeedResult StreamParser::feed(const uint8_t* data, size_t size) {
@@ -85,6 +91,7 @@ size_t StreamParser::step(const uint8_t* data, size_t size, Event& event) {
     case Phase::copy_payload: return take_copy(data, size, event);
     case Phase::lz4_payload: return take_lz4(data, size, event);
     case Phase::jpeg_payload: return take_jpeg(data, size, event);
+    case Phase::cached_payload: return take_cached(data, size, event);
     case Phase::stopped: break;
   }
   return 0;
@@ -117,6 +124,7 @@ Error StreamParser::check_header() const {
 Event StreamParser::begin_message() {
   const Error error = check_header();
   if (error != Error::none) return fail(error);
+  if (keep_pending_ && type_ != kMsgRect && type_ != kMsgReject) return fail(Error::keep_unused);
   switch (type_) {
     case kMsgAccept:
       if (accepted_) return fail(Error::expected_accept);
@@ -138,6 +146,12 @@ Event StreamParser::begin_message() {
     case kMsgFrameEnd:
       if (body_len_ != kSeqBody) return fail(Error::bad_length);
       if (!in_frame_) return fail(Error::not_in_frame);
+      phase_ = Phase::fixed_body;
+      return Event::none;
+    case kMsgKeep:
+      if (body_len_ != kCacheOffsetBody) return fail(Error::bad_length);
+      if (!in_frame_) return fail(Error::not_in_frame);
+      if ((accept_.encodings & kMaskCached) == 0) return fail(Error::unknown_encoding);
       phase_ = Phase::fixed_body;
       return Event::none;
     default:  // kMsgRect: known_type() let nothing else through
@@ -163,6 +177,11 @@ size_t StreamParser::take_fixed(const uint8_t* data, size_t size, Event& event) 
 
 Event StreamParser::finish_fixed() {
   if (type_ == kMsgAccept) return apply_accept();
+  if (type_ == kMsgKeep) {
+    keep_pending_ = true;
+    keep_offset_ = read_u16le(body_);
+    return finish_message(Event::none);
+  }
   const uint32_t seq = read_u32le(body_);
   if (type_ == kMsgFrameBegin) {
     in_frame_ = true;
@@ -232,6 +251,20 @@ Event StreamParser::begin_rect() {
   if (encoding >= 16 || ((usable >> encoding) & 1u) == 0) return fail(Error::unknown_encoding);
   const uint32_t area = static_cast<uint32_t>(rect.w) * rect.h;
   const uint32_t payload = body_left_;
+  uint8_t* keep = nullptr;  // where this RECT's pixels go besides the display
+  if (keep_pending_) {
+    keep_pending_ = false;
+    if (encoding != kEncodingRaw && encoding != kEncodingRuns && encoding != kEncodingLz4) {
+      return fail(Error::keep_bad_encoding);
+    }
+    if (!in_cache(keep_offset_, area)) return fail(Error::cache_out_of_bounds);
+    keep = config_.cache.data + 2 * static_cast<size_t>(keep_offset_);
+  }
+  if (encoding == kEncodingCached) {
+    if (payload != kCacheOffsetBody) return fail(Error::cache_size_mismatch);
+    phase_ = Phase::cached_payload;
+    return Event::none;
+  }
   if (encoding == kEncodingCopy) {
     if (payload != kCopyBody) return fail(Error::copy_size_mismatch);
     phase_ = Phase::copy_payload;
@@ -243,7 +276,7 @@ Event StreamParser::begin_rect() {
     phase_ = Phase::jpeg_payload;
     return payload == 0 ? finish_jpeg() : Event::none;
   }
-  writer_.begin(rect, accept_.big_endian ? PixelOrder::big_endian : PixelOrder::little_endian);
+  writer_.begin(rect, accept_.big_endian ? PixelOrder::big_endian : PixelOrder::little_endian, keep);
   if (encoding == kEncodingRaw) {
     // Compare halves: 2 * area could overflow 32 bits for a huge (and already bounded) rect.
     if (payload % 2 != 0 || payload / 2 != area) return fail(Error::raw_size_mismatch);
@@ -339,6 +372,23 @@ Event StreamParser::finish_copy() {
     return fail(Error::copy_out_of_bounds);
   }
   copier_.copy(to, from_x, from_y);
+  return finish_rect();
+}
+
+size_t StreamParser::take_cached(const uint8_t* data, size_t size, Event& event) {
+  const size_t n = copy_body(data, size, kRectHeader + kCacheOffsetBody);
+  if (body_left_ == 0) event = finish_cached();
+  return n;
+}
+
+// Drawn from the cache through the writer, in the row windows any RECT gets.
+Event StreamParser::finish_cached() {
+  const Window rect = rect_window();
+  const uint16_t offset = read_u16le(body_ + kRectHeader);
+  const uint32_t area = static_cast<uint32_t>(rect.w) * rect.h;
+  if (!in_cache(offset, area)) return fail(Error::cache_out_of_bounds);
+  writer_.begin(rect, accept_.big_endian ? PixelOrder::big_endian : PixelOrder::little_endian);
+  writer_.push(config_.cache.data + 2 * static_cast<size_t>(offset), area);
   return finish_rect();
 }
 

@@ -39,16 +39,21 @@ struct ParserConfig {
   uint32_t copy_piece_pixels = RectCopier::kStripPixels;  // see RectCopier::set_piece_limit
   // LZ4's and JPEG's: the board's storage, at least max_body bytes (else neither); outlives the parser.
   BlockBuffer block{};
+  // The bitmap cache KEEP fills and CACHED draws from: 2 * kCachePixels bytes (else no CACHED), kept
+  // across frames for the server, which alone decides what goes where; outlives the parser.
+  BlockBuffer cache{};
 };
 
 // What a board may offer on `display`: `mask` without COPY when the display cannot read back,
 // without LZ4 and JPEG unless `block` holds `max_body` bytes (an LZ4 RECT decodes to at most
 // max_body - 9 bytes, a JPEG RECT carries at most that many). The board's HELLO and the parser
-// both apply it, so the server never gets to choose them then.
+// both apply it, so the server never gets to choose them then. Without a `cache` of 2 * kCachePixels
+// bytes, no CACHED.
 inline uint16_t encodings_for(const Display& display, uint16_t mask, const BlockBuffer& block = BlockBuffer{},
-                              uint16_t max_body = 0) {
+                              uint16_t max_body = 0, const BlockBuffer& cache = BlockBuffer{}) {
   if (!display.can_read()) mask = static_cast<uint16_t>(mask & ~kMaskCopy);
   if (block.data == nullptr || block.size < max_body) mask = static_cast<uint16_t>(mask & ~(kMaskLz4 | kMaskJpeg));
+  if (cache.data == nullptr || cache.size < 2 * kCachePixels) mask = static_cast<uint16_t>(mask & ~kMaskCached);
   return mask;
 }
 
@@ -101,7 +106,7 @@ class StreamParser {
  private:
   enum class Phase : uint8_t {
     header, fixed_body, reject_body, rect_header, raw_payload, runs_payload, copy_payload, lz4_payload,
-    jpeg_payload, stopped
+    jpeg_payload, cached_payload, stopped
   };
 
   size_t step(const uint8_t* data, size_t size, Event& event);
@@ -114,6 +119,7 @@ class StreamParser {
   size_t take_copy(const uint8_t* data, size_t size, Event& event);
   size_t take_lz4(const uint8_t* data, size_t size, Event& event);
   size_t take_jpeg(const uint8_t* data, size_t size, Event& event);
+  size_t take_cached(const uint8_t* data, size_t size, Event& event);
 
   Error check_header() const;
   Event begin_message();
@@ -126,6 +132,7 @@ class StreamParser {
   Event finish_copy();
   Event finish_lz4();
   Event finish_jpeg();
+  Event finish_cached();
   Event finish_rect();
   Event finish_message(Event event);
   Event fail(Error error);
@@ -150,7 +157,8 @@ class StreamParser {
   uint16_t body_len_ = 0;
   uint16_t body_left_ = 0;  // body bytes not yet consumed
   static constexpr size_t kFixedBody = kRectHeader + kCopyBody;  // the largest: a COPY RECT's whole body
-  static_assert(kFixedBody >= kAcceptBody && kFixedBody >= kSeqBody, "body_ holds every fixed part");
+  static_assert(kFixedBody >= kAcceptBody && kFixedBody >= kSeqBody && kCopyBody >= kCacheOffsetBody,
+                "body_ holds every fixed part");
   uint8_t body_[kFixedBody] = {};  // the fixed part being read: ACCEPT body, seq, RECT header (+ COPY source)
   uint8_t body_fill_ = 0;
 
@@ -161,6 +169,8 @@ class StreamParser {
   uint16_t reason_len_ = 0;
   bool in_frame_ = false;
   FrameInfo frame_{0, 0, 0};
+  bool keep_pending_ = false;  // a KEEP came: the next message is its RECT
+  uint16_t keep_offset_ = 0;
 };
 
 }  // namespace tft
