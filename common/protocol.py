@@ -40,6 +40,7 @@ class Encoding(enum.IntEnum):
     LZ4 = 3  # payload: LZ4 block sequences that decode to the w*h pixels
     JPEG = 4  # payload: a baseline JPEG of the w*h pixels (lossy; the server refreshes losslessly)
     CACHED = 5  # payload: an offset into the board's bitmap cache, where a KEEP put these w*h pixels
+    RICE = 6  # payload: each pixel predicted from its neighbours, the residuals Rice-coded (photos, lossless)
 
     @property
     def bit(self) -> int:

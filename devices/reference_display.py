@@ -146,11 +146,13 @@ class BoardStream:
             raise ProtocolError("unknown_encoding", f"encoding {code} not accepted")
         keep_at, self.keep_at = self.keep_at, None
         if keep_at is not None:
-            if code not in (Encoding.RAW, Encoding.RUNS, Encoding.LZ4):
+            if code not in (Encoding.RAW, Encoding.RUNS, Encoding.LZ4, Encoding.RICE):
                 raise ProtocolError("keep_bad_encoding", f"KEEP before a {Encoding(code).name} RECT")
             _check_in_cache(keep_at, w, h)
-        if code == Encoding.LZ4 and protocol.RECT_HEADER.size + 2 * w * h > self.max_body:
-            raise ProtocolError("oversized", f"LZ4 RECT of {w}x{h} does not fit a {self.max_body}-byte buffer")
+        if code in (Encoding.LZ4, Encoding.RICE) and protocol.RECT_HEADER.size + 2 * w * h > self.max_body:
+            raise ProtocolError(
+                "oversized", f"{Encoding(code).name} RECT of {w}x{h} does not fit a {self.max_body}-byte buffer"
+            )
         payload = body[protocol.RECT_HEADER.size :]
         if code == Encoding.COPY:
             self._copy(x, y, w, h, payload)

@@ -515,11 +515,11 @@ PHOTO_W, PHOTO_H = 96, 64
 
 
 def photo(seed: int) -> np.ndarray:
-    """Smooth colour gradients with mild texture: what JPEG is for, and what runs and LZ4 are not."""
+    """Colour gradients with grain: what JPEG is for, and what no lossless encoding halves."""
     rng = np.random.default_rng(seed)
     y, x = np.mgrid[0:PHOTO_H, 0:PHOTO_W]
     waves = [np.sin(x / (9 + c + seed) + c) * np.cos(y / (13 - c) - seed) for c in range(3)]
-    rgb = np.stack([120 + 100 * wave + rng.integers(0, 6, x.shape) for wave in waves], axis=-1)
+    rgb = np.stack([120 + 100 * wave + rng.integers(0, 18, x.shape) for wave in waves], axis=-1)
     return pack_rgb565(rgb.astype(np.uint8))
 
 

@@ -3,10 +3,11 @@
 `python3 firmware/scripts/cross_check.py [--tool build/firmware/replay_stream] [--random 3000] [--seed 1]`
 
 Streams: every shared vector with each byte flipped (three ways), and random sessions encoded by
-common/encodings.py (random sizes, byte orders, RAW/RUNS/LZ4, keepalives), KEEP and CACHED, and JPEG, some of them cut
-or with a byte changed (replay_stream gives the core a block buffer of max_body, so it offers LZ4 and
-JPEG). The JPEGs are Pillow's, 4:4:4 or grey, which libjpeg (the reference's decoder) and the core
-decode to the same pixels; the server's 4:2:0 differs slightly by design (libjpeg smooths chroma).
+common/encodings.py (random sizes, byte orders, RAW/RUNS/LZ4/RICE, keepalives, KEEP and CACHED) and
+JPEG, some of them cut or with a byte changed (replay_stream gives the core a block buffer of
+max_body and a bitmap cache, so it offers LZ4, RICE, JPEG and CACHED). The JPEGs are Pillow's,
+4:4:4 or grey, which libjpeg (the reference's decoder) and the core decode to the same pixels;
+the server's 4:2:0 differs slightly by design (libjpeg smooths chroma).
 Rules, from the documented difference between a streaming and a buffering parser:
 - the reference fails with code E           -> the core fails with E;
 - the reference ends on a message boundary  -> same framebuffer, ACKs and REJECT, no error;
@@ -41,7 +42,7 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from common import protocol  # noqa: E402
-from common.encodings import encode_best, encode_lz4, encode_raw  # noqa: E402
+from common.encodings import encode_best, encode_lz4, encode_raw, encode_rice  # noqa: E402
 from common.protocol import Encoding, ProtocolError  # noqa: E402
 from common.rgb565 import expand_rgb565  # noqa: E402
 from devices.reference_display import BoardStream  # noqa: E402
@@ -121,7 +122,7 @@ def cache_offset(rng: random.Random, pixels: int) -> int:
 def random_session(rng: random.Random) -> Case:
     width, height = rng.randint(1, 24), rng.randint(1, 16)
     max_body = rng.choice([64, 100, 256, 1000, 0xFFFF])
-    masks = [1, 3, 9, 11, 35, 43, *JPEG_MASKS]
+    masks = [1, 3, 9, 11, 35, 43, 67, 107, *JPEG_MASKS]
     mask = rng.choice(masks)
     big = rng.random() < 0.5
     chosen = protocol.mask_to_encodings(mask if rng.random() < 0.8 else rng.choice(masks))
@@ -139,10 +140,12 @@ def random_session(rng: random.Random) -> Case:
             pixels = np.array([[rng.choice(colours) for _ in range(w)] for _ in range(h)], np.uint16)
             # LZ4 only where the RAW bytes fit a body, as a server splits its blocks (the core checks
             # 9 + 2*w*h <= max_body from the header: oversized); sometimes LZ4 even when larger.
-            allowed = chosen if 9 + 2 * w * h <= accepted_body else chosen - {Encoding.LZ4}
+            allowed = chosen if 9 + 2 * w * h <= accepted_body else chosen - {Encoding.LZ4, Encoding.RICE}
             encoding, payload = encode_best(pixels, big, allowed)
             if Encoding.LZ4 in allowed and rng.random() < 0.3:
                 encoding, payload = Encoding.LZ4, encode_lz4(encode_raw(pixels, big))
+            if Encoding.RICE in allowed and rng.random() < 0.4:
+                encoding, payload = Encoding.RICE, encode_rice(pixels)
             if Encoding.JPEG in chosen and rng.random() < 0.5:
                 jpeg = jpeg_444_or_grey(pixels, rng)
                 if 9 + len(jpeg) <= accepted_body:  # a server sends JPEG only where it fits a body

@@ -1,7 +1,8 @@
 """Write the fuzzer's seed corpus from the shared vectors: `python3 firmware/scripts/seed_corpus.py`.
 
 Each seed is fuzz_stream's 6-byte setup (the vectors' 4x3 display, their max_body, the vector's
-encodings: RUNS, COPY, LZ4 and JPEG are bits 1, 2, 4 and 5 of the setup byte; pieces of 7 bytes)
+encodings: CACHED, RUNS, COPY, LZ4, JPEG and RICE are bits 0, 1, 2, 4, 5 and 7 of the setup byte;
+pieces of 7 bytes)
 followed by a vector's stream, named after the vector. One more seed is a real 4:2:0 picture
 (firmware/test/jpeg/q50_420_17x33.jpg: partial MCUs at its right and bottom edges) as a JPEG RECT
 at (3, 5) of a 24x40 display, in pieces of 13 bytes.
@@ -18,8 +19,15 @@ sys.path.insert(0, str(ROOT))
 from common import protocol  # noqa: E402
 from common.protocol import Encoding  # noqa: E402
 
-# RAW's bit 0 means nothing to the fuzzer (it always offers RAW); set as the mask has it.
-SETUP_BIT = {Encoding.RAW: 0x01, Encoding.RUNS: 0x02, Encoding.COPY: 0x04, Encoding.LZ4: 0x10, Encoding.JPEG: 0x20}
+# The fuzzer always offers RAW.
+SETUP_BIT = {
+    Encoding.CACHED: 0x01,
+    Encoding.RUNS: 0x02,
+    Encoding.COPY: 0x04,
+    Encoding.LZ4: 0x10,
+    Encoding.JPEG: 0x20,
+    Encoding.RICE: 0x80,
+}
 
 
 def offer(mask: int) -> int:

@@ -1,8 +1,9 @@
-// libFuzzer target over the stream parser, the RAW, RUNS, LZ4 and JPEG decoders and COPY (ASan + UBSan).
+// libFuzzer target over the stream parser, the RAW, RUNS, LZ4, JPEG and RICE decoders, COPY and the
+// bitmap cache (KEEP, CACHED) (ASan + UBSan).
 // Input: [width-1 % 64][height-1 % 64][max_body u16le][setup][pieces][stream...]
-//   setup:  bit 1 = offer RUNS, bit 2 = offer COPY, bit 3 = the display cannot read back,
-//           bit 4 = offer LZ4, bit 5 = offer JPEG, bit 6 = the block buffer is a byte short of
-//           max_body (so neither LZ4 nor JPEG is offered)
+//   setup:  bit 0 = offer CACHED, bit 1 = offer RUNS, bit 2 = offer COPY, bit 3 = the display cannot
+//           read back, bit 4 = offer LZ4, bit 5 = offer JPEG, bit 6 = the block buffer is a byte
+//           short of max_body (so neither LZ4, JPEG nor RICE is offered), bit 7 = offer RICE
 //   pieces: bits 0-4 = piece-1 (network pieces of 1..32 bytes), bits 5-7 = COPY piece size
 //           (0: the full strip; else 1, 2, 3, 5, 8, 13, 40 pixels, so rows of a small display
 //           split into chunks)
@@ -10,7 +11,8 @@
 // (feed taking nothing without stopping), and the same result whether the stream comes whole
 // or in pieces. The block buffer is a heap block of exactly its size (ASan sees a byte past or
 // before it) holding different garbage in the two runs, so a byte read before it is written
-// shows as a different result.
+// shows as a different result. The bitmap cache starts the same in both: drawing what no KEEP
+// wrote is allowed (the server never does), its bytes are just undefined.
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -37,7 +39,7 @@ Result run(uint16_t width, uint16_t height, bool readable, tft::ParserConfig con
   tft::host::FramebufferDisplay display(width, height, readable);
   std::vector<uint8_t> block(block_size, garbage);
   config.block = tft::BlockBuffer{block.data(), block.size()};
-  std::vector<uint8_t> cache(2 * tft::kCachePixels, garbage);
+  std::vector<uint8_t> cache(2 * tft::kCachePixels, 0x5A);
   config.cache = tft::BlockBuffer{cache.data(), cache.size()};
   tft::StreamParser parser(display, config);
   Result result{tft::Error::none, tft::JpegError::none, false, {}, {}};
@@ -71,7 +73,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   config.max_body = static_cast<uint16_t>(data[2] | data[3] << 8);
   config.encodings = static_cast<uint16_t>(tft::kMaskRaw | (data[4] & (tft::kMaskRuns | tft::kMaskCopy)) |
                                            ((data[4] & 0x10) != 0 ? tft::kMaskLz4 : 0) |
-                                           ((data[4] & 0x20) != 0 ? tft::kMaskJpeg : 0));
+                                           ((data[4] & 0x20) != 0 ? tft::kMaskJpeg : 0) |
+                                           ((data[4] & 0x01) != 0 ? tft::kMaskCached : 0) |
+                                           ((data[4] & 0x80) != 0 ? tft::kMaskRice : 0));
   const bool readable = (data[4] & 0x08) == 0;
   const size_t block_size = config.max_body - ((data[4] & 0x40) != 0 && config.max_body > 0 ? 1 : 0);
   static const uint32_t kCopyPieces[8] = {0, 1, 2, 3, 5, 8, 13, 40};

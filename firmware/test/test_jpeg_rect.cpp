@@ -190,7 +190,7 @@ TEST_CASE("JPEG is offered only with a block buffer of max_body bytes, and refus
   host::FramebufferDisplay display(4, 3, false);  // no read-back: no COPY either
   uint8_t storage[256];
   CHECK(encodings_for(display, kMaskImplemented, BlockBuffer{storage, 256}, 256) ==
-        (kMaskRaw | kMaskRuns | kMaskLz4 | kMaskJpeg));
+        (kMaskRaw | kMaskRuns | kMaskLz4 | kMaskJpeg | kMaskRice));
   CHECK(encodings_for(display, kMaskImplemented, BlockBuffer{storage, 255}, 256) == (kMaskRaw | kMaskRuns));
   CHECK(encodings_for(display, kMaskImplemented, BlockBuffer{nullptr, 256}, 256) == (kMaskRaw | kMaskRuns));
   CHECK(encodings_for(display, kMaskImplemented) == (kMaskRaw | kMaskRuns));

@@ -53,6 +53,52 @@ std::vector<uint16_t> jpeg_pixels(const uint8_t* data, size_t size, size_t w, si
   return sink.pixels;
 }
 
+// A RICE payload's w x h pixels, decoded the plain way: bit by bit, predicting from the values so far.
+std::vector<uint16_t> rice_pixels(const uint8_t* data, size_t size, size_t w, size_t h) {
+  size_t pos = 0;
+  const auto bit = [&]() {
+    REQUIRE(pos < 8 * size);
+    const int b = data[pos / 8] >> (7 - pos % 8) & 1;
+    ++pos;
+    return b;
+  };
+  const auto bits = [&](int n) {
+    unsigned v = 0;
+    while (n-- > 0) v = v << 1 | static_cast<unsigned>(bit());
+    return v;
+  };
+  const int shift[3] = {11, 5, 0};
+  const unsigned mask[3] = {31, 63, 31};
+  std::vector<unsigned> values[3];
+  unsigned k[3] = {};
+  for (size_t i = 0; i < w * h; ++i) {
+    if (i % 32 == 0) {
+      for (unsigned& kc : k) kc = bits(3);
+    }
+    for (int c = 0; c < 3; ++c) {
+      unsigned u = 0;
+      while (bit() == 0) ++u;
+      u = u << k[c] | bits(static_cast<int>(k[c]));
+      const std::vector<unsigned>& v = values[c];
+      const size_t x = i % w, y = i / w;
+      unsigned predicted = 0;
+      if (y == 0) {
+        predicted = x ? v[i - 1] : 0;
+      } else if (x == 0) {
+        predicted = v[i - w];
+      } else {
+        predicted = (2 * v[i - 1] + v[i - w] + (x + 1 < w ? v[i - w + 1] : v[i - w]) + 2) >> 2;
+      }
+      values[c].push_back((predicted + ((u >> 1) ^ (0u - (u & 1)))) & mask[c]);
+    }
+  }
+  std::vector<uint16_t> pixels;
+  for (size_t i = 0; i < w * h; ++i) {
+    pixels.push_back(static_cast<uint16_t>(values[0][i] << shift[0] | values[1][i] << shift[1] | values[2][i]));
+  }
+  return pixels;
+}
+
 // The bitmap cache (CACHED) and a KEEP waiting for its RECT.
 struct Cache {
   std::vector<uint16_t> pixels = std::vector<uint16_t>(kCachePixels, 0);
@@ -73,6 +119,8 @@ void apply_rect(const DeviceVector& v, const uint8_t* body, size_t len, bool big
     for (size_t i = 9; i + 1 < len; i += 2) pixels.push_back(pixel_at(body + i, big));
   } else if (body[8] == 4) {
     pixels = jpeg_pixels(body + 9, len - 9, w, h, big);
+  } else if (body[8] == 6) {
+    pixels = rice_pixels(body + 9, len - 9, w, h);
   } else if (body[8] == 5) {
     REQUIRE(len == 11);
     const size_t offset = body[9] | body[10] << 8;

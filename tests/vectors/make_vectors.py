@@ -257,6 +257,74 @@ CACHED_STREAMS = {
     "error_cached_outside_display": WITH_CACHE + cached(3, 0, 2, 1, 0),
 }
 
+
+def rice_payload(pixels: list[list[int]], ks: list[tuple[int, int, int]], pad: int = 0, extra: bytes = b"") -> bytes:
+    """RICE bits written out plainly (an implementation apart from common/encodings.py): `ks` per group
+    of 32 pixels, `pad` as the padding bits' value."""
+    h, w = len(pixels), len(pixels[0])
+    bits = ""
+    values = [[[(p >> shift) & ((1 << size) - 1) for p in row] for row in pixels] for shift, size in RICE_CHANNELS]
+    for i in range(w * h):
+        y, x = divmod(i, w)
+        if i % 32 == 0:
+            bits += "".join(format(k, "03b") for k in ks[i // 32])
+        for c, (_, size) in enumerate(RICE_CHANNELS):
+            v = values[c]
+            if y == 0:
+                predicted = v[0][x - 1] if x else 0
+            elif x == 0:
+                predicted = v[y - 1][0]
+            else:
+                up_right = v[y - 1][x + 1] if x + 1 < w else v[y - 1][x]
+                predicted = (2 * v[y][x - 1] + v[y - 1][x] + up_right + 2) // 4
+            residual = (v[y][x] - predicted) % (1 << size)
+            signed = residual - (1 << size) if residual >= 1 << (size - 1) else residual
+            u = 2 * signed if signed >= 0 else -2 * signed - 1
+            k = ks[i // 32][c]
+            bits += "0" * (u >> k) + "1" + (format(u & ((1 << k) - 1), f"0{k}b") if k else "")
+    bits += format(pad, "07b")[: -len(bits) % 8] if len(bits) % 8 else ""
+    return int(bits, 2).to_bytes(len(bits) // 8, "big") + extra
+
+
+def rice_rect(x: int, y: int, pixels: list[list[int]], ks: list[tuple[int, int, int]], **options) -> bytes:
+    return rect(x, y, len(pixels[0]), len(pixels), 6, rice_payload(pixels, ks, **options))
+
+
+RICE_CHANNELS = ((11, 5), (5, 6), (0, 5))
+GRADIENT = [[(8 * y + x) * 0x0821 + 0x1000 * (x % 2) for x in range(4)] for y in range(3)]
+WIDE_W, WIDE_H = 10, 4  # 40 pixels: a second group of 8
+WIDE = [
+    [((x * 3 + y * 5) % 32) << 11 | ((x * y) % 64) << 5 | (31 - x - y) for x in range(WIDE_W)] for y in range(WIDE_H)
+]
+# Streams for a board that offers RICE (mask 67: RAW, RUNS, RICE): its block buffer holds a RECT.
+WITH_RICE = accept(mask=67) + begin(1)
+RICE_STREAMS = {
+    "rice_single_pixel": WITH_RICE + rice_rect(3, 2, [[RED]], [(0, 0, 0)]) + end(1),
+    "rice_gradient": WITH_RICE + rice_rect(0, 0, GRADIENT, [(1, 2, 0)]) + end(1),
+    "rice_parameters_above_the_channel": WITH_RICE + rice_rect(0, 0, GRADIENT, [(7, 7, 6)]) + end(1),
+    "rice_padding_bits_ignored": WITH_RICE + rice_rect(1, 1, [[BLUE, GREEN]], [(0, 1, 0)], pad=0x7F) + end(1),
+    "rice_little_endian": accept(flags=0, mask=67) + begin(1) + rice_rect(0, 1, GRADIENT[:2], [(2, 2, 2)]) + end(1),
+    "error_rice_not_accepted": accept(mask=3) + begin(1) + rice_rect(0, 0, [[RED]], [(0, 0, 0)]),
+    "error_rice_overflow": WITH_RICE + rect(0, 0, 1, 1, 6, b"\x00" * 6),  # k 0: 32 zero bits pass R's 31
+    "error_rice_overflow_with_k": WITH_RICE + rect(0, 0, 1, 1, 6, bytes([0b00001100, 0b01000000, 0b00000000])),
+    "error_rice_truncated_header": WITH_RICE + rect(0, 0, 1, 1, 6, b"\x00"),
+    "error_rice_truncated_code": WITH_RICE + rect(0, 0, 2, 1, 6, rice_payload([[RED, GREEN]], [(0, 0, 0)])[:2]),
+    "error_rice_empty": WITH_RICE + rect(0, 0, 1, 1, 6, b""),
+    "error_rice_trailing": WITH_RICE + rice_rect(0, 0, [[RED]], [(0, 0, 0)], extra=b"\x00"),
+    "error_rice_keep_then_overflow": accept(mask=107) + begin(1) + keep(0) + rect(0, 0, 1, 1, 6, b"\x00" * 6),
+}
+WIDE_RICE_STREAMS = {
+    "rice_two_groups": accept(mask=67) + begin(1) + rice_rect(0, 0, WIDE, [(1, 1, 1), (3, 0, 2)]) + end(1),
+    "rice_kept_then_cached": accept(mask=107)
+    + begin(1)
+    + keep(5)
+    + rice_rect(0, 0, WIDE[:2], [(1, 2, 1)])
+    + cached(0, 2, WIDE_W, 2, 5)
+    + end(1),
+}
+# A board buffering 64 bytes: a 10x3 RICE RECT (9 + 60 bytes decoded) does not fit its block buffer.
+RICE_PAST_THE_BUFFER = accept(mask=67, max_body=64) + begin(1) + rice_rect(0, 0, WIDE[:3], [(2, 2, 2)])
+
 HELLOS = {
     "minimal": b"TFTS\x01" + struct.pack("<HHHH", 320, 240, 1, 64) + b"\x04main\x00\x00",
     "full": b"TFTS\x01" + struct.pack("<HHHH", 240, 240, 3, 16384) + b"\x04desk\x05fw1.0\x06secret",
@@ -277,9 +345,11 @@ def framebuffer_rows(framebuffer) -> list[str]:
     return [" ".join(f"{v:04x}" for v in row) for row in framebuffer.tolist()]
 
 
-def device_vector(name: str, stream: bytes, encodings: int = 3, max_body: int = 256) -> dict:
-    board = BoardStream(W, H, mask_to_encodings(encodings), max_body=max_body)
-    vector: dict = {"name": name, "width": W, "height": H, "max_body": max_body, "encodings": encodings}
+def device_vector(
+    name: str, stream: bytes, encodings: int = 3, max_body: int = 256, size: tuple[int, int] = (W, H)
+) -> dict:
+    board = BoardStream(*size, mask_to_encodings(encodings), max_body=max_body)
+    vector: dict = {"name": name, "width": size[0], "height": size[1], "max_body": max_body, "encodings": encodings}
     vector["hex"] = stream.hex()
     try:
         board.feed(stream)
@@ -319,7 +389,13 @@ def main() -> None:
         + [device_vector(n, s, encodings=7) for n, s in COPY_STREAMS.items()]
         + [device_vector(n, s, encodings=11) for n, s in LZ4_STREAMS.items()]
         + [device_vector(n, s, encodings=17, max_body=JPEG_BODY) for n, s in JPEG_STREAMS.items()]
-        + [device_vector(n, s, encodings=43) for n, s in CACHED_STREAMS.items()],
+        + [device_vector(n, s, encodings=43) for n, s in CACHED_STREAMS.items()]
+        + [device_vector(n, s, encodings=107) for n, s in RICE_STREAMS.items()]
+        + [
+            device_vector(n, s, encodings=107, max_body=1024, size=(WIDE_W, WIDE_H))
+            for n, s in WIDE_RICE_STREAMS.items()
+        ]
+        + [device_vector("error_rice_past_the_block_buffer", RICE_PAST_THE_BUFFER, 67, 64, (WIDE_W, WIDE_H))],
         "hello.json": [hello_vector(n, b) for n, b in HELLOS.items()],
     }
     for filename, vectors in files.items():

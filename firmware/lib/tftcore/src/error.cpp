@@ -34,6 +34,9 @@ const char* to_str(Error error) {
     case Error::keep_bad_encoding: return "keep_bad_encoding";
     case Error::cache_size_mismatch: return "cache_size_mismatch";
     case Error::cache_out_of_bounds: return "cache_out_of_bounds";
+    case Error::rice_overflow: return "rice_overflow";
+    case Error::rice_truncated: return "rice_truncated";
+    case Error::rice_trailing: return "rice_trailing";
     case Error::bad_name: return "bad_name";
     case Error::bad_size: return "bad_size";
   }

@@ -36,9 +36,12 @@ enum class Error : uint8_t {
   jpeg_size_mismatch,  // the JPEG's frame is not the RECT's w x h (JpegError::size_mismatch)
   jpeg_malformed,      // any other JpegError: the parser keeps which one (StreamParser::jpeg_error)
   keep_unused,         // a KEEP not followed by a RECT
-  keep_bad_encoding,   // a KEEP before a RECT that is not RAW, RUNS or LZ4
+  keep_bad_encoding,   // a KEEP before a RECT that is not RAW, RUNS, LZ4 or RICE
   cache_size_mismatch,  // a CACHED payload that is not 2 bytes
   cache_out_of_bounds,  // pixels past the end of the bitmap cache
+  rice_overflow,        // a RICE code longer than its channel's values can need
+  rice_truncated,       // a RICE payload that ends inside a header or a code
+  rice_trailing,        // bytes after a RICE payload's last code
   // The board's own HELLO fields (the server's parse_hello codes).
   bad_name,
   bad_size,

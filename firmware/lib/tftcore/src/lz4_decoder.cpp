@@ -40,14 +40,11 @@ inline void copy_match(uint8_t* out, uint32_t distance, uint32_t length) {
 void Lz4Decoder::begin(uint32_t size, uint16_t row_pixels) {
   size_ = size;
   produced_ = 0;
-  drawn_ = 0;
   count_ = 0;
   offset_ = 0;
   token_ = 0;
   state_ = State::token;
-  const uint32_t rows = (kBandPixels + row_pixels - 1) / row_pixels;  // row_pixels >= 1: rect_empty came first
-  band_ = 2 * rows * row_pixels;
-  next_band_ = band_;
+  bands_.begin(row_pixels);  // row_pixels >= 1: rect_empty came first
 }
 
 Error Lz4Decoder::feed(const uint8_t* data, size_t size) {
@@ -115,10 +112,7 @@ const uint8_t* Lz4Decoder::sequences(const uint8_t* p, const uint8_t* const end,
       copy_match(out + produced, offset, length);
     }
     produced += length;
-    if (produced >= next_band_) {
-      produced_ = produced;
-      draw_bands();
-    }
+    if (produced >= bands_.next()) bands_.draw(produced);
   }
   produced_ = produced;
   return p;
@@ -195,25 +189,10 @@ void Lz4Decoder::match(Error& error) {
   copy_match(block_ + produced_, offset_, length);
   produced_ += length;
   state_ = State::token;
-  if (produced_ >= next_band_) draw_bands();
+  if (produced_ >= bands_.next()) bands_.draw(produced_);
 }
 
-// The whole bands decoded so far (one window each when the last draw ended on a row).
-void Lz4Decoder::draw_bands() {
-  const uint32_t to = produced_ - produced_ % band_;
-  if (to > drawn_) {
-    out_.push(block_ + drawn_, (to - drawn_) / 2);
-    drawn_ = to;
-  }
-  next_band_ = to + band_;
-}
-
-void Lz4Decoder::flush() {
-  const uint32_t to = produced_ & ~1u;  // a byte of a pixel waits for the other one
-  if (to == drawn_) return;
-  out_.push(block_ + drawn_, (to - drawn_) / 2);
-  drawn_ = to;
-}
+void Lz4Decoder::flush() { bands_.flush(produced_); }
 
 Error Lz4Decoder::fail(Error error) {
   flush();  // what was decoded before the error shows, however the payload was split

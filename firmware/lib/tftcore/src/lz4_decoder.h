@@ -1,8 +1,7 @@
 // LZ4 (encoding 3): LZ4 block-format sequences that decode to the RECT's RAW bytes, taken in
 // arbitrary pieces. A match copies bytes from anywhere earlier in the same RECT, so the decoded
 // bytes go to a block buffer the board owns (an LZ4 RECT decodes to at most max_body - 9 bytes,
-// checked from its header), and from there to the display: in bands of whole rows as they
-// complete, what is left at the end of each network piece (flush), the rest when the RECT ends.
+// checked from its header), and from there to the display (block_bands.h).
 //
 // The checks run in stream order, as the reference does (common/encodings.py decode_lz4), so
 // however the payload is split the first error is the same: lz4_overflow as soon as a count is
@@ -14,12 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "block_bands.h"
 #include "error.h"
 #include "rect_writer.h"
-
-#ifndef TFT_LZ4_BAND_PIXELS
-#define TFT_LZ4_BAND_PIXELS 256
-#endif
 
 namespace tft {
 
@@ -32,13 +28,10 @@ struct BlockBuffer {
 
 class Lz4Decoder {
  public:
-  // Decoded rows go to the display in bands of at least this many pixels (one window each, like
-  // COPY's strip), so a panel with DMA draws while the rest of a large RECT decodes.
-  static constexpr uint32_t kBandPixels = TFT_LZ4_BAND_PIXELS;
-  static_assert(kBandPixels >= 1, "a band is at least one pixel");
-
   Lz4Decoder(RectWriter& out, const BlockBuffer& block)
-      : out_(out), block_(block.data), room_(static_cast<uint32_t>(block.size < 0x10000 ? block.size : 0x10000)) {}
+      : bands_(out, block.data),
+        block_(block.data),
+        room_(static_cast<uint32_t>(block.size < 0x10000 ? block.size : 0x10000)) {}
 
   // A RECT of `size` bytes (2 * w * h, at most the block buffer's size: the parser checked) and
   // rows of `row_pixels`.
@@ -59,7 +52,6 @@ class Lz4Decoder {
   const uint8_t* step(const uint8_t* p, const uint8_t* end, Error& error);
   void begin_literals(Error& error);
   void match(Error& error);
-  void draw_bands();
   Error fail(Error error);
 
   // Short literal runs, and short matches from at least this far back, are copied as kShort bytes
@@ -67,14 +59,11 @@ class Lz4Decoder {
   // past the sequence are written again before anything reads or draws them.
   static constexpr uint32_t kShort = 16;
 
-  RectWriter& out_;
+  BlockBands bands_;
   uint8_t* const block_;
   const uint32_t room_;     // the block buffer's size (a RECT never needs more than 64 KB)
   uint32_t size_ = 0;       // bytes the RECT decodes to
   uint32_t produced_ = 0;   // bytes decoded so far
-  uint32_t drawn_ = 0;      // bytes handed to the display (whole pixels)
-  uint32_t band_ = 0;       // bytes of a band of whole rows
-  uint32_t next_band_ = 0;  // draw bands once produced_ reaches this
   uint32_t count_ = 0;      // literals left to copy, or a count being read
   uint16_t offset_ = 0;
   uint8_t token_ = 0;

@@ -43,7 +43,8 @@ StreamParser::StreamParser(Display& display, const ParserConfig& config)
       raw_(writer_),
       runs_(writer_),
       copier_(display),
-      lz4_(writer_, config.block) {
+      lz4_(writer_, config.block),
+      rice_(writer_, config.block) {
   // Never agree to an encoding this core cannot decode, nor to COPY on a display it cannot read,
   // nor to LZ4 or JPEG without a buffer for a whole RECT.
   config_.encodings = encodings_for(display, config_.encodings & kMaskImplemented, config_.block, config_.max_body,
@@ -77,6 +78,7 @@ FeedResult StreamParser::feed(const uint8_t* data, size_t size) {
   // Show what arrived; the next piece may be late.
   if (phase_ == Phase::runs_payload) runs_.flush();
   if (phase_ == Phase::lz4_payload) lz4_.flush();
+  if (phase_ == Phase::rice_payload) rice_.flush();
   return {used, event};
 }
 
@@ -92,6 +94,7 @@ size_t StreamParser::step(const uint8_t* data, size_t size, Event& event) {
     case Phase::lz4_payload: return take_lz4(data, size, event);
     case Phase::jpeg_payload: return take_jpeg(data, size, event);
     case Phase::cached_payload: return take_cached(data, size, event);
+    case Phase::rice_payload: return take_rice(data, size, event);
     case Phase::stopped: break;
   }
   return 0;
@@ -254,7 +257,8 @@ Event StreamParser::begin_rect() {
   uint8_t* keep = nullptr;  // where this RECT's pixels go besides the display
   if (keep_pending_) {
     keep_pending_ = false;
-    if (encoding != kEncodingRaw && encoding != kEncodingRuns && encoding != kEncodingLz4) {
+    if (encoding != kEncodingRaw && encoding != kEncodingRuns && encoding != kEncodingLz4 &&
+        encoding != kEncodingRice) {
       return fail(Error::keep_bad_encoding);
     }
     if (!in_cache(keep_offset_, area)) return fail(Error::cache_out_of_bounds);
@@ -276,7 +280,8 @@ Event StreamParser::begin_rect() {
     phase_ = Phase::jpeg_payload;
     return payload == 0 ? finish_jpeg() : Event::none;
   }
-  writer_.begin(rect, accept_.big_endian ? PixelOrder::big_endian : PixelOrder::little_endian, keep);
+  const PixelOrder order = accept_.big_endian ? PixelOrder::big_endian : PixelOrder::little_endian;
+  writer_.begin(rect, order, keep);
   if (encoding == kEncodingRaw) {
     // Compare halves: 2 * area could overflow 32 bits for a huge (and already bounded) rect.
     if (payload % 2 != 0 || payload / 2 != area) return fail(Error::raw_size_mismatch);
@@ -292,6 +297,12 @@ Event StreamParser::begin_rect() {
     lz4_.begin(2 * area, rect.w);
     phase_ = Phase::lz4_payload;
     return payload == 0 ? finish_lz4() : Event::none;
+  }
+  if (encoding == kEncodingRice) {
+    if (area > (config_.max_body - kRectHeader) / 2) return fail(Error::oversized);  // as LZ4: the block buffer
+    rice_.begin(rect.w, rect.h, order);
+    phase_ = Phase::rice_payload;
+    return payload == 0 ? finish_rice() : Event::none;
   }
   if (payload % kRunSize != 0) return fail(Error::runs_partial);
   runs_.begin(area);
@@ -329,6 +340,23 @@ size_t StreamParser::take_lz4(const uint8_t* data, size_t size, Event& event) {
   body_left_ = static_cast<uint16_t>(body_left_ - n);
   if (body_left_ == 0) event = finish_lz4();
   return n;
+}
+
+size_t StreamParser::take_rice(const uint8_t* data, size_t size, Event& event) {
+  const size_t n = min_size(size, body_left_);
+  const Error error = rice_.feed(data, n);
+  if (error != Error::none) {
+    event = fail(error);
+    return n;
+  }
+  body_left_ = static_cast<uint16_t>(body_left_ - n);
+  if (body_left_ == 0) event = finish_rice();
+  return n;
+}
+
+Event StreamParser::finish_rice() {
+  const Error error = rice_.finish();
+  return error != Error::none ? fail(error) : finish_rect();
 }
 
 Event StreamParser::finish_lz4() {

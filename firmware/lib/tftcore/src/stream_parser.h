@@ -30,6 +30,7 @@
 #include "protocol.h"
 #include "rect_copier.h"
 #include "rect_writer.h"
+#include "rice_decoder.h"
 
 namespace tft {
 
@@ -45,14 +46,16 @@ struct ParserConfig {
 };
 
 // What a board may offer on `display`: `mask` without COPY when the display cannot read back,
-// without LZ4 and JPEG unless `block` holds `max_body` bytes (an LZ4 RECT decodes to at most
-// max_body - 9 bytes, a JPEG RECT carries at most that many). The board's HELLO and the parser
+// without LZ4, RICE and JPEG unless `block` holds `max_body` bytes (an LZ4 or RICE RECT decodes to
+// at most max_body - 9 bytes, a JPEG RECT carries at most that many). The board's HELLO and the parser
 // both apply it, so the server never gets to choose them then. Without a `cache` of 2 * kCachePixels
 // bytes, no CACHED.
 inline uint16_t encodings_for(const Display& display, uint16_t mask, const BlockBuffer& block = BlockBuffer{},
                               uint16_t max_body = 0, const BlockBuffer& cache = BlockBuffer{}) {
   if (!display.can_read()) mask = static_cast<uint16_t>(mask & ~kMaskCopy);
-  if (block.data == nullptr || block.size < max_body) mask = static_cast<uint16_t>(mask & ~(kMaskLz4 | kMaskJpeg));
+  if (block.data == nullptr || block.size < max_body) {
+    mask = static_cast<uint16_t>(mask & ~(kMaskLz4 | kMaskJpeg | kMaskRice));
+  }
   if (cache.data == nullptr || cache.size < 2 * kCachePixels) mask = static_cast<uint16_t>(mask & ~kMaskCached);
   return mask;
 }
@@ -106,7 +109,7 @@ class StreamParser {
  private:
   enum class Phase : uint8_t {
     header, fixed_body, reject_body, rect_header, raw_payload, runs_payload, copy_payload, lz4_payload,
-    jpeg_payload, cached_payload, stopped
+    jpeg_payload, cached_payload, rice_payload, stopped
   };
 
   size_t step(const uint8_t* data, size_t size, Event& event);
@@ -120,6 +123,7 @@ class StreamParser {
   size_t take_lz4(const uint8_t* data, size_t size, Event& event);
   size_t take_jpeg(const uint8_t* data, size_t size, Event& event);
   size_t take_cached(const uint8_t* data, size_t size, Event& event);
+  size_t take_rice(const uint8_t* data, size_t size, Event& event);
 
   Error check_header() const;
   Event begin_message();
@@ -133,6 +137,7 @@ class StreamParser {
   Event finish_lz4();
   Event finish_jpeg();
   Event finish_cached();
+  Event finish_rice();
   Event finish_rect();
   Event finish_message(Event event);
   Event fail(Error error);
@@ -145,6 +150,7 @@ class StreamParser {
   RunsDecoder runs_;
   RectCopier copier_;
   Lz4Decoder lz4_;
+  RiceDecoder rice_;
   // 5.3 KB (tables, one MCU): here rather than on a stack, in the parser a board keeps static.
   JpegDecoder jpeg_;
   JpegError jpeg_error_ = JpegError::none;

@@ -13,6 +13,7 @@
 #include "../../../lib/tftcore/src/lz4_decoder.cpp"
 #include "../../../lib/tftcore/src/rect_copier.cpp"
 #include "../../../lib/tftcore/src/rect_writer.cpp"
+#include "../../../lib/tftcore/src/rice_decoder.cpp"
 #include "../../../lib/tftcore/src/stream_parser.cpp"
 
 // The board layer.
