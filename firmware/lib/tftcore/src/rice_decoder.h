@@ -39,10 +39,17 @@ class RiceDecoder {
  private:
   enum class State : uint8_t { header, zeros, low_bits, done };
 
-  // Decodes what the bits in acc_ allow; false on an error (in `error`).
+  // A pixel's header and three codes take at most 9 + 3 * (63 + 1 + 7) bits (28 bytes); whole_pixels()
+  // reads up to 8 bytes ahead of what it uses.
+  static constexpr size_t kFastBytes = 40;
+
+  // Whole pixels straight from the piece while it holds kFastBytes more; returns where it stopped.
+  const uint8_t* whole_pixels(const uint8_t* p, const uint8_t* end, Error& error);
+  // Decodes what the bits in acc_ allow, a field at a time; false on an error (in `error`).
   bool decode(Error& error);
-  uint16_t predict(uint8_t channel) const;
-  uint16_t channel_at(uint32_t index, uint8_t channel) const;
+  // The next pixel's three predictions, from the pixels around it in the block buffer.
+  void predict();
+  uint16_t pixel_at(uint32_t index) const;
   void finish_value(uint32_t u);
   Error fail(Error error);
 
@@ -54,13 +61,14 @@ class RiceDecoder {
   uint32_t done_ = 0;  // whole pixels decoded
   uint16_t x_ = 0;     // of the pixel being decoded
   bool top_row_ = true;
-  uint32_t acc_ = 0;   // bits not yet used, in the low acc_bits_ bits
+  uint64_t acc_ = 0;   // bits not yet used, in the low acc_bits_ bits (at most 64)
   uint8_t acc_bits_ = 0;
   State state_ = State::header;
   uint8_t channel_ = 0;  // 0 R, 1 G, 2 B of the pixel being decoded
   uint8_t k_[3] = {};
-  uint8_t zeros_ = 0;       // zero bits of the code being read
-  uint16_t values_[3] = {};  // channels of the pixel being decoded
+  uint8_t zeros_ = 0;          // zero bits of the code being read
+  uint16_t predicted_[3] = {};  // of the pixel being decoded
+  uint16_t left_[3] = {};       // the pixel before it (then the pixel itself, as its channels arrive)
 };
 
 }  // namespace tft
