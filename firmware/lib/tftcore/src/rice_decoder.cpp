@@ -23,10 +23,6 @@ inline uint32_t leading_zeros(uint32_t x) {
 #endif
 }
 
-inline uint32_t leading_zeros64(uint64_t x) {
-  const uint32_t high = static_cast<uint32_t>(x >> 32);
-  return high != 0 ? leading_zeros(high) : 32 + leading_zeros(static_cast<uint32_t>(x));
-}
 
 }  // namespace
 
@@ -57,7 +53,7 @@ Error RiceDecoder::feed(const uint8_t* data, size_t size) {
       if (error != Error::none) return fail(error);
       if (p == end) break;
     }
-    while (p != end && acc_bits_ <= 56) {
+    while (p != end && acc_bits_ <= 24) {
       acc_ = acc_ << 8 | *p++;
       acc_bits_ = static_cast<uint8_t>(acc_bits_ + 8);
     }
@@ -71,7 +67,7 @@ Error RiceDecoder::feed(const uint8_t* data, size_t size) {
 // left in registers and the prediction inline. Starts and stops at a pixel's first code (or its
 // group's header), so decode() takes over with no field half read.
 const uint8_t* RiceDecoder::whole_pixels(const uint8_t* p, const uint8_t* end, Error& error) {
-  uint64_t acc = acc_;
+  uint32_t acc = acc_;
   uint32_t bits = acc_bits_;
   const uint32_t first = done_;
   uint32_t done = done_;
@@ -83,31 +79,34 @@ const uint8_t* RiceDecoder::whole_pixels(const uint8_t* p, const uint8_t* end, E
   uint32_t r = left_[0], g = left_[1], b = left_[2];
   uint32_t kr = k_[0], kg = k_[1], kb = k_[2];
   uint32_t next_band = bands_.next();
-  // Reads bytes until the buffer holds more than 56 bits.
+  // Reads bytes until the buffer holds more than 24 bits.
 #define TFT_RICE_REFILL() \
-  while (bits <= 56) acc = acc << 8 | *p++, bits += 8
+  while (bits <= 24) acc = acc << 8 | *p++, bits += 8
   // One code with parameter K into U, or rice_overflow past LIMIT zero bits.
-#define TFT_RICE_CODE(K, LIMIT, U)                                                    \
-  {                                                                                  \
-    if (bits < 32) TFT_RICE_REFILL();                                                \
-    uint32_t zeros = 0;                                                              \
-    uint32_t next = static_cast<uint32_t>(acc >> (bits - 32));                       \
-    if (next == 0) { /* 32 zero bits or more: only G with k 0 may have that many */ \
-      zeros = 32;                                                                    \
-      bits -= 32;                                                                    \
-      TFT_RICE_REFILL();                                                             \
-      next = static_cast<uint32_t>(acc >> (bits - 32));                             \
-    }                                                                                \
-    const uint32_t lead = next == 0 ? 32 : leading_zeros(next);                      \
-    zeros += lead;                                                                   \
-    if (zeros > (LIMIT) >> (K)) {                                                    \
-      error = Error::rice_overflow;                                                  \
-      break;                                                                         \
-    }                                                                                \
-    bits -= lead + 1;                                                                \
-    if (bits < 8) TFT_RICE_REFILL();                                                 \
-    bits -= (K);                                                                     \
-    U = zeros << (K) | static_cast<uint32_t>(acc >> bits & ((1u << (K)) - 1));       \
+#define TFT_RICE_CODE(K, LIMIT, U)                                                  \
+  {                                                                                \
+    uint32_t zeros = 0;                                                            \
+    uint32_t waiting;                                                              \
+    for (;;) { /* the zero bits, a buffer's worth at a time */                     \
+      TFT_RICE_REFILL();                                                           \
+      waiting = acc << (32 - bits);                                                \
+      if (waiting != 0) break;                                                     \
+      zeros += bits;                                                               \
+      bits = 0;                                                                    \
+      if (zeros > (LIMIT) >> (K)) break;                                           \
+    }                                                                              \
+    if (waiting != 0) {                                                            \
+      const uint32_t lead = leading_zeros(waiting);                                \
+      zeros += lead;                                                               \
+      bits -= lead + 1;                                                            \
+    }                                                                              \
+    if (zeros > (LIMIT) >> (K)) {                                                  \
+      error = Error::rice_overflow;                                                \
+      break;                                                                       \
+    }                                                                              \
+    if (bits < (K)) TFT_RICE_REFILL();                                             \
+    bits -= (K);                                                                   \
+    U = zeros << (K) | (acc >> bits & ((1u << (K)) - 1));                          \
   }
   bool header = state_ == State::header;  // else the slow path has read it (and predicted the pixel)
   while (done != area && static_cast<size_t>(end - p) >= kFastBytes) {
@@ -179,8 +178,8 @@ bool RiceDecoder::decode(Error& error) {
   while (true) {
     if (state_ == State::zeros) {
       if (acc_bits_ == 0) return true;
-      const uint64_t waiting = acc_ << (64 - acc_bits_);  // the unused bits, from the top
-      const uint32_t lead = waiting == 0 ? acc_bits_ : leading_zeros64(waiting);
+      const uint32_t waiting = acc_ << (32 - acc_bits_);  // the unused bits, from the top
+      const uint32_t lead = waiting == 0 ? acc_bits_ : leading_zeros(waiting);
       const uint32_t zeros = zeros_ + lead;
       if (zeros > static_cast<uint32_t>(kRiceMask[channel_] >> k_[channel_])) {
         error = Error::rice_overflow;

@@ -40,7 +40,7 @@ class RiceDecoder {
   enum class State : uint8_t { header, zeros, low_bits, done };
 
   // A pixel's header and three codes take at most 9 + 3 * (63 + 1 + 7) bits (28 bytes); whole_pixels()
-  // reads up to 8 bytes ahead of what it uses.
+  // reads up to 4 bytes ahead of what it uses.
   static constexpr size_t kFastBytes = 40;
 
   // Whole pixels straight from the piece while it holds kFastBytes more; returns where it stopped.
@@ -61,7 +61,7 @@ class RiceDecoder {
   uint32_t done_ = 0;  // whole pixels decoded
   uint16_t x_ = 0;     // of the pixel being decoded
   bool top_row_ = true;
-  uint64_t acc_ = 0;   // bits not yet used, in the low acc_bits_ bits (at most 64)
+  uint32_t acc_ = 0;   // bits not yet used, in the low acc_bits_ bits (at most 32: RV32 has no 64-bit shifts)
   uint8_t acc_bits_ = 0;
   State state_ = State::header;
   uint8_t channel_ = 0;  // 0 R, 1 G, 2 B of the pixel being decoded
