@@ -270,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     print(machine())
     print(
-        f"{args.width}x{args.height}, one board: max_body {BOARD_MAX_BODY}, RAW+RUNS+COPY, "
+        f"{args.width}x{args.height}, one board: max_body {BOARD_MAX_BODY}, every encoding, "
         "default profile (dither off), always has the previous frame"
     )
     for w in args.workloads:
