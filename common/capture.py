@@ -25,7 +25,7 @@ from PIL import Image, ImageDraw, ImageFont
 from common.config import SOURCE_KEYS, Source, Table
 from common.drawing import Rgb, body_font_size, fit_text, font, line_height
 from common.fitting import ALIGNMENTS, FIT_MODES
-from common.rgb565 import snap_colour
+from common.panel_colours import snap_colour
 
 # RGB565-exact colours and unsmoothed text: the error picture passes the color stage unchanged, so it
 # reaches the board pixel-exact (tests check that) and encodes as a few runs.

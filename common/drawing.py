@@ -13,7 +13,6 @@ import re
 import threading
 from dataclasses import dataclass
 
-import cpuinfo
 from PIL import ImageDraw, ImageFont
 
 MIN_FONT_PX = 10
@@ -138,6 +137,8 @@ class CpuName:
 
 def detect_cpu_name() -> str:
     """The CPU's brand string; slow (~1 s, cpuinfo may spawn helpers), so call it once at start."""
+    import cpuinfo  # here, not at the top: ~0.02 s of CPU that a starting painter does not need yet
+
     try:
         brand = str(cpuinfo.get_cpu_info().get("brand_raw", ""))
     except Exception:  # cpuinfo fails in many platform-specific ways, and a name is only cosmetic

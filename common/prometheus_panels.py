@@ -17,8 +17,8 @@ from typing import Any
 
 from common.config import SOURCE_KEYS, Source, Table
 from common.drawing import Rgb
+from common.panel_colours import snap_colour
 from common.prometheus_presets import PRESETS
-from common.rgb565 import snap_colour
 
 SELECTOR_PLACEHOLDER = "$sel"  # in a query: replaced by the source's `selector` (label matchers, maybe empty)
 OPTION_KEYS = {"url", "preset", "panels", "selector", "query_interval_s", "timeout_s", "history", "page_s"}

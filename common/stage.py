@@ -13,11 +13,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-
-import zmq
-from prometheus_client import CollectorRegistry, ProcessCollector, start_http_server
+from typing import TYPE_CHECKING
 
 from common.config import Config, ConfigError, load
+
+if TYPE_CHECKING:
+    import zmq
+    from prometheus_client import CollectorRegistry
+
+# zmq and prometheus_client (~0.06 s of CPU to import) are imported where used: devices/
+# virtual_displays shares this module's arguments and logging, not its sockets or metrics.
 
 EXIT_CONFIG = 2  # supervisord: exitcodes=0 lets a config error go FATAL after startretries
 POLL_MS = 200
@@ -38,6 +43,8 @@ class StageContext:
 
     def socket(self, kind: int, endpoint: str, *, bind: bool, hwm: int = 4) -> zmq.SyncSocket:
         """A socket that never blocks shutdown and queues at most `hwm` messages."""
+        import zmq
+
         sock = self.zmq_context.socket(kind)
         sock.setsockopt(zmq.LINGER, 0)
         sock.setsockopt(zmq.SNDHWM, hwm)
@@ -58,6 +65,8 @@ class StageContext:
         A stage that takes input before its output reaches anyone drops what it takes: at start, a
         stage waits for the next one before it connects or binds its input, so the first picture
         is not lost to a connection still being made. False when stopped or after `limit_s`."""
+        import zmq
+
         deadline = None if limit_s is None else time.monotonic() + limit_s
         if sock.poll(0, zmq.POLLOUT):
             return True
@@ -84,6 +93,9 @@ def run_stage(
     metrics_port: Callable[[Config, argparse.Namespace], int] | None = None,
 ) -> int:
     """Run `loop` as the stage `name`: config errors (at load or raised by loop) exit with code 2."""
+    import zmq
+    from prometheus_client import CollectorRegistry, ProcessCollector, start_http_server
+
     parser = stage_arguments(description)
     if add_arguments:
         add_arguments(parser)

@@ -29,7 +29,7 @@ from common.drawing import (
     line_height,
     text_width,
 )
-from common.rgb565 import snap_colour
+from common.panel_colours import snap_colour
 from common.source import run_source
 
 # The palette (VGA's), every colour snapped to one the panel shows exactly: a flat area then passes the color

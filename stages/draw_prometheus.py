@@ -24,9 +24,9 @@ from PIL import Image, ImageDraw, ImageFont
 
 from common.config import Source
 from common.drawing import ELLIPSIS, MIN_FONT_PX, Box, Rgb, draw_text, em, fit_text, font, line_height, text_width
+from common.panel_colours import snap_colour
 from common.prometheus_panels import DashboardOptions, PanelSpec, Reading, format_share, format_value, read_options
 from common.prometheus_query import Fetch, PanelState, Poller, query, short_reason
-from common.rgb565 import snap_colour
 from common.source import run_source
 
 # The palette, every colour snapped to one the panel shows exactly: a flat area then passes the color stage's

@@ -39,6 +39,7 @@ LEGACY_HEADER = struct.Struct(">HHHHI")
 HELLO_TIMEOUT_S = 5.0
 DEMAND_RETRY_S = 1.0  # re-ask encode_damage (it may have restarted and forgotten us)
 ENCODER_WAIT_S = 5.0  # at start, for encode_damage to take demands before boards are let in
+ADVERTISE_AFTER_S = 1.0  # after the egress listens: see advertise_safely
 REJECT_REASONS = ("bad_hello", "bad_token", "unknown_display", "wrong_size", "server_full")
 # (field of DeviceStats, metric suffix, help): what boards report in their acks, in base units
 DEVICE_STATS = (
@@ -410,7 +411,7 @@ async def serve(ctx: StageContext) -> None:
         "serving boards on %s:%d%s", cfg.host, cfg.port, f", legacy on {cfg.legacy.port}" if cfg.legacy else ""
     )
     receive = asyncio.create_task(_receive_packets(packets, egress))
-    # mDNS probing takes about a second: the boards already here get their frames meanwhile.
+    # mDNS starts later and probes for about a second: the boards already here get frames meanwhile.
     advertising = asyncio.create_task(advertise_safely(ctx))
     while not ctx.stop.is_set() and not (advertising.done() and advertising.exception() is not None):
         await asyncio.sleep(0.2)
@@ -431,7 +432,10 @@ async def advertise_safely(ctx: StageContext) -> AsyncZeroconf | None:
     if ctx.config.egress.advertise is None:
         return None
     # zeroconf takes ~0.1 s of CPU to import: only when advertising, and in a thread, so the event
-    # loop serves the boards meanwhile; the imports below then find it loaded.
+    # loop serves the boards meanwhile; the imports below then find it loaded. Not at once: as the
+    # egress starts listening the other stages are still starting and the first frames are on
+    # their way, all on the same cores; a board that browses for us waits a second longer.
+    await asyncio.sleep(ADVERTISE_AFTER_S)
     await asyncio.to_thread(importlib.import_module, "common.discovery")
     from zeroconf import NonUniqueNameException
 

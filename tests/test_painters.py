@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from types import ModuleType
 
+import cpuinfo
 import numpy as np
 import pytest
 from PIL import Image
@@ -183,7 +184,7 @@ def test_cpu_name_falls_back_when_cpuinfo_fails(monkeypatch: pytest.MonkeyPatch)
     def fail() -> dict[str, object]:
         raise RuntimeError("cpuinfo helper crashed")
 
-    monkeypatch.setattr(drawing.cpuinfo, "get_cpu_info", fail)
+    monkeypatch.setattr(cpuinfo, "get_cpu_info", fail)
     monkeypatch.setattr(drawing.platform, "processor", lambda: "x86_64 Family 6")
     assert drawing.detect_cpu_name() == "x86_64 Family 6"
 

@@ -9,6 +9,7 @@ import time
 import numpy as np
 import pytest
 import zmq
+from PIL import Image
 from prometheus_client import CollectorRegistry
 
 from common.control import Showing, encode_showing
@@ -85,6 +86,30 @@ def test_a_changed_picture_gets_the_next_seq(pair):
         assert sender.send("desk", np.full((2, 2, 3), value, np.uint8))
         seqs.append(receive(pull)[0].seq)
     assert seqs == [1, 2, 3]
+
+
+def test_a_pil_picture_arrives_as_its_rgb_pixels_and_the_same_bytes_in_another_shape_are_new(pair):
+    push, pull = pair
+    sender = FrameSender("clock", push, registry=CollectorRegistry())
+    picture = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
+    assert sender.send("desk", Image.fromarray(picture).convert("RGBA"))
+    header, pixels = receive(pull)
+    assert (header.width, header.height) == (3, 2)
+    assert np.array_equal(pixels, picture)
+    assert sender.send("desk", picture.reshape(3, 2, 3))
+    assert receive(pull)[0].seq == 2
+
+
+def test_an_array_changed_in_place_is_a_new_picture(pair):
+    push, pull = pair
+    sender = FrameSender("clock", push, registry=CollectorRegistry())
+    picture = np.zeros((2, 2, 3), np.uint8)
+    assert sender.send("desk", picture)
+    picture[0, 0] = 255
+    assert sender.send("desk", picture)
+    assert receive(pull)[0].seq == 1
+    header, pixels = receive(pull)
+    assert header.seq == 2 and pixels[0, 0].tolist() == [255, 255, 255]
 
 
 def test_a_busy_pipeline_drops_the_picture_and_counts_it_without_blocking(context):
