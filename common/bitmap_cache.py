@@ -41,9 +41,9 @@ class CacheState:
 
     __slots__ = ("at", "kept", "next")
 
-    def __init__(self, kept: tuple[Kept, ...] = (), next_free: int = 0) -> None:
+    def __init__(self, kept: tuple[Kept, ...] = (), at: dict[bytes, int] | None = None, next_free: int = 0) -> None:
         self.kept = kept  # oldest first
-        self.at = {k.digest: k.offset for k in kept}
+        self.at = {k.digest: k.offset for k in kept} if at is None else at
         self.next = next_free
 
     def offset_of(self, block_digest: bytes) -> int | None:
@@ -53,8 +53,14 @@ class CacheState:
         """Where a block of `pixels` goes, and the state with it there (and what it overwrote gone)."""
         start = self.next if self.next + pixels <= protocol.CACHE_PIXELS else 0
         end = start + pixels
-        survivors = tuple(k for k in self.kept if k.offset >= end or k.offset + k.pixels <= start)
-        return start, CacheState((*survivors, Kept(start, pixels, block_digest)), end)
+        overwritten = [k for k in self.kept if k.offset < end and k.offset + k.pixels > start]
+        kept, at = self.kept, dict(self.at)
+        if overwritten:
+            kept = tuple(k for k in kept if k not in overwritten)
+            for k in overwritten:
+                del at[k.digest]
+        at[block_digest] = start
+        return start, CacheState((*kept, Kept(start, pixels, block_digest)), at, end)
 
 
 EMPTY = CacheState()

@@ -410,7 +410,8 @@ class DisplayState:
             self.updates[(demand.have, can_copy)] = self._plan(have, approximate, can_copy)
         update = self.updates[(demand.have, can_copy)]
         key = (demand.have, demand.encodings, demand.max_body)
-        if key not in self.packets:
+        fresh = key not in self.packets
+        if fresh:
             refresh = have == latest.header.order_key  # a refresh is what makes the picture exact
             lossy = protocol.Encoding.JPEG in demand.encodings and not refresh
             quality = self.display.lossy_quality if lossy else 0
@@ -422,18 +423,21 @@ class DisplayState:
             known = self.lossy_sent.setdefault(shows, [])
             known += [box for box in packet.lossy if box not in known]
         if protocol.Encoding.CACHED in demand.encodings:
-            packet = self._use_cache(demand, packet, shows)
+            packet = self._use_cache(demand, packet, shows, fresh)
         return latest, packet, update.raw_bytes, shows
 
-    def _use_cache(self, demand: Demand, packet: Packet, shows: tuple[int, int]) -> Packet:
+    def _use_cache(self, demand: Demand, packet: Packet, shows: tuple[int, int], fresh: bool) -> Packet:
         """The packet with the board's cache used, built on the cache the frame it has left behind
-        (an answer the egress dropped never counts: the next demand names the frame the board has)."""
+        (an answer the egress dropped never counts: the next demand names the frame the board has);
+        a `fresh` packet's blocks then count as seen (once, however many boards get it)."""
         caches = self.caches.setdefault(demand.board, OrderedDict())
         before = caches.get(demand.have, EMPTY) if demand.have is not None else EMPTY
         packet, caches[shows] = use_cache(packet, before, self.blocks_seen)
         caches.move_to_end(shows)
         while len(caches) > HISTORY:
             caches.popitem(last=False)
+        if not fresh:
+            return packet
         for block in packet.blocks:
             if block.digest:
                 self.blocks_seen[block.digest] = None
