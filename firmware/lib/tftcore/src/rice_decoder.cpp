@@ -160,16 +160,7 @@ const uint8_t* RiceDecoder::whole_pixels(const uint8_t* p, const uint8_t* end, E
   top_row_ = top_row;
   left_[0] = static_cast<uint16_t>(r), left_[1] = static_cast<uint16_t>(g), left_[2] = static_cast<uint16_t>(b);
   k_[0] = static_cast<uint8_t>(kr), k_[1] = static_cast<uint8_t>(kg), k_[2] = static_cast<uint8_t>(kb);
-  if (error == Error::none && done_ != first) {  // hand the next pixel to the slow path as it expects it
-    if (done_ == area_) {
-      state_ = State::done;
-    } else if (done_ % kGroupPixels == 0) {
-      state_ = State::header;
-    } else {
-      predict();
-      state_ = State::zeros;
-    }
-  }
+  if (error == Error::none && done_ != first) after_pixel();  // the slow path takes over from here
   return p;
 }
 
@@ -255,6 +246,11 @@ void RiceDecoder::finish_value(uint32_t u) {
     top_row_ = false;
   }
   if (2 * done_ >= bands_.next()) bands_.draw(2 * done_);
+  after_pixel();
+}
+
+// After a whole pixel: the end, the next group's header, or the next pixel's codes (predicted).
+void RiceDecoder::after_pixel() {
   if (done_ == area_) {
     state_ = State::done;
   } else if (done_ % kGroupPixels == 0) {

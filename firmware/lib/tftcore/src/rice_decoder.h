@@ -51,6 +51,7 @@ class RiceDecoder {
   void predict();
   uint16_t pixel_at(uint32_t index) const;
   void finish_value(uint32_t u);
+  void after_pixel();
   Error fail(Error error);
 
   BlockBands bands_;
