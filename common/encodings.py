@@ -188,7 +188,7 @@ def decode(encoding: Encoding, payload: bytes, w: int, h: int, big_endian: bool)
         return decode_jpeg(payload, w, h)
     if encoding == Encoding.RICE:
         return decode_rice(payload, w, h)
-    raise ValueError(f"{encoding.name} carries no pixels: the board copies them (devices/reference_display.py)")
+    raise ValueError(f"{encoding.name} carries no pixels: the board has them already (devices/reference_display.py)")
 
 
 def _decode_runs(payload: bytes, w: int, h: int, big_endian: bool) -> np.ndarray:
