@@ -89,12 +89,12 @@ size_t StreamParser::step(const uint8_t* data, size_t size, Event& event) {
     case Phase::reject_body: return take_reject(data, size, event);
     case Phase::rect_header: return take_rect_header(data, size, event);
     case Phase::raw_payload: return take_raw(data, size, event);
-    case Phase::runs_payload: return take_runs(data, size, event);
+    case Phase::runs_payload: return take_streamed(runs_, data, size, event);
     case Phase::copy_payload: return take_copy(data, size, event);
-    case Phase::lz4_payload: return take_lz4(data, size, event);
+    case Phase::lz4_payload: return take_streamed(lz4_, data, size, event);
     case Phase::jpeg_payload: return take_jpeg(data, size, event);
     case Phase::cached_payload: return take_cached(data, size, event);
-    case Phase::rice_payload: return take_rice(data, size, event);
+    case Phase::rice_payload: return take_streamed(rice_, data, size, event);
     case Phase::stopped: break;
   }
   return 0;
@@ -296,18 +296,18 @@ Event StreamParser::begin_rect() {
     if (area > (config_.max_body - kRectHeader) / 2) return fail(Error::oversized);
     lz4_.begin(2 * area, rect.w);
     phase_ = Phase::lz4_payload;
-    return payload == 0 ? finish_lz4() : Event::none;
+    return payload == 0 ? finish_streamed(lz4_) : Event::none;
   }
   if (encoding == kEncodingRice) {
     if (area > (config_.max_body - kRectHeader) / 2) return fail(Error::oversized);  // as LZ4: the block buffer
     rice_.begin(rect.w, rect.h, order);
     phase_ = Phase::rice_payload;
-    return payload == 0 ? finish_rice() : Event::none;
+    return payload == 0 ? finish_streamed(rice_) : Event::none;
   }
   if (payload % kRunSize != 0) return fail(Error::runs_partial);
   runs_.begin(area);
   phase_ = Phase::runs_payload;
-  return payload == 0 ? finish_runs() : Event::none;
+  return payload == 0 ? finish_streamed(runs_) : Event::none;
 }
 
 size_t StreamParser::take_raw(const uint8_t* data, size_t size, Event& event) {
@@ -318,49 +318,24 @@ size_t StreamParser::take_raw(const uint8_t* data, size_t size, Event& event) {
   return n;
 }
 
-size_t StreamParser::take_runs(const uint8_t* data, size_t size, Event& event) {
+// RUNS, LZ4 and RICE payloads: whatever the piece holds of the body to the decoder, which reports
+// the first error in stream order; its finish() judges the end.
+template <class Decoder>
+size_t StreamParser::take_streamed(Decoder& decoder, const uint8_t* data, size_t size, Event& event) {
   const size_t n = min_size(size, body_left_);
-  const Error error = runs_.feed(data, n);
+  const Error error = decoder.feed(data, n);
   if (error != Error::none) {
     event = fail(error);
     return n;
   }
   body_left_ = static_cast<uint16_t>(body_left_ - n);
-  if (body_left_ == 0) event = finish_runs();
+  if (body_left_ == 0) event = finish_streamed(decoder);
   return n;
 }
 
-size_t StreamParser::take_lz4(const uint8_t* data, size_t size, Event& event) {
-  const size_t n = min_size(size, body_left_);
-  const Error error = lz4_.feed(data, n);
-  if (error != Error::none) {
-    event = fail(error);
-    return n;
-  }
-  body_left_ = static_cast<uint16_t>(body_left_ - n);
-  if (body_left_ == 0) event = finish_lz4();
-  return n;
-}
-
-size_t StreamParser::take_rice(const uint8_t* data, size_t size, Event& event) {
-  const size_t n = min_size(size, body_left_);
-  const Error error = rice_.feed(data, n);
-  if (error != Error::none) {
-    event = fail(error);
-    return n;
-  }
-  body_left_ = static_cast<uint16_t>(body_left_ - n);
-  if (body_left_ == 0) event = finish_rice();
-  return n;
-}
-
-Event StreamParser::finish_rice() {
-  const Error error = rice_.finish();
-  return error != Error::none ? fail(error) : finish_rect();
-}
-
-Event StreamParser::finish_lz4() {
-  const Error error = lz4_.finish();
+template <class Decoder>
+Event StreamParser::finish_streamed(Decoder& decoder) {
+  const Error error = decoder.finish();
   return error != Error::none ? fail(error) : finish_rect();
 }
 
@@ -418,11 +393,6 @@ Event StreamParser::finish_cached() {
   writer_.begin(rect, accept_.big_endian ? PixelOrder::big_endian : PixelOrder::little_endian);
   writer_.push(config_.cache.data + 2 * static_cast<size_t>(offset), area);
   return finish_rect();
-}
-
-Event StreamParser::finish_runs() {
-  const Error error = runs_.finish();
-  return error != Error::none ? fail(error) : finish_rect();
 }
 
 Event StreamParser::finish_rect() {

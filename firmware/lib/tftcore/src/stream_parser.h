@@ -118,12 +118,13 @@ class StreamParser {
   size_t take_reject(const uint8_t* data, size_t size, Event& event);
   size_t take_rect_header(const uint8_t* data, size_t size, Event& event);
   size_t take_raw(const uint8_t* data, size_t size, Event& event);
-  size_t take_runs(const uint8_t* data, size_t size, Event& event);
   size_t take_copy(const uint8_t* data, size_t size, Event& event);
-  size_t take_lz4(const uint8_t* data, size_t size, Event& event);
+  template <class Decoder>
+  size_t take_streamed(Decoder& decoder, const uint8_t* data, size_t size, Event& event);
+  template <class Decoder>
+  Event finish_streamed(Decoder& decoder);
   size_t take_jpeg(const uint8_t* data, size_t size, Event& event);
   size_t take_cached(const uint8_t* data, size_t size, Event& event);
-  size_t take_rice(const uint8_t* data, size_t size, Event& event);
 
   Error check_header() const;
   Event begin_message();
@@ -132,12 +133,9 @@ class StreamParser {
   Event finish_reject();
   Window rect_window() const;
   Event begin_rect();
-  Event finish_runs();
   Event finish_copy();
-  Event finish_lz4();
   Event finish_jpeg();
   Event finish_cached();
-  Event finish_rice();
   Event finish_rect();
   Event finish_message(Event event);
   Event fail(Error error);
