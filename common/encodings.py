@@ -22,6 +22,7 @@ RICE_GROUP = 32  # pixels per group: one Rice parameter per channel and group
 RICE_CHANNELS = ((11, 5), (5, 6), (0, 5))  # (shift, bits) of R, G, B in RGB565
 RICE_MAX_K = 7  # a parameter is 3 bits
 RICE_WORTH = 0.5  # RICE is tried on a block whose best other encoding keeps over this share of RAW (photo-like)
+RICE_MIN_PIXELS = 1024  # and on no smaller block: ~0.3 ms of numpy calls each, for a few bytes at best on dashboards
 
 
 def _dtype(big_endian: bool) -> np.dtype:
@@ -167,7 +168,7 @@ def encode_best(pixels: np.ndarray, big_endian: bool, allowed: frozenset[Encodin
         packed = encode_lz4(raw)
         if len(packed) < len(best[1]):
             best = Encoding.LZ4, packed
-    if Encoding.RICE in allowed and len(best[1]) > RICE_WORTH * len(raw):
+    if Encoding.RICE in allowed and pixels.size >= RICE_MIN_PIXELS and len(best[1]) > RICE_WORTH * len(raw):
         predicted = encode_rice(pixels)
         if len(predicted) < len(best[1]):
             best = Encoding.RICE, predicted

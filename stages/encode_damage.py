@@ -90,22 +90,32 @@ def find_damage(old: np.ndarray, new: np.ndarray) -> list[Box]:
 
 
 def _damage_boxes(changed: np.ndarray, new: np.ndarray) -> list[Box]:
-    if not changed.any():
+    tiles = _dirty_tiles(changed)
+    if not tiles.any():
         return []
-    rows = np.add.reduceat(changed, np.arange(0, changed.shape[0], TILE), axis=0)
-    tiles = np.add.reduceat(rows, np.arange(0, changed.shape[1], TILE), axis=1) > 0
-    boxes = [_tighten(box, changed) for box in _tile_boxes(tiles, changed.shape)]
-    return merge_boxes([part for box in boxes for part in _split_sparse(box, changed)], new)
+    boxes = [part for box in _tile_boxes(tiles, changed.shape) for part in _changed_parts(box, changed)]
+    return merge_boxes(boxes, new)
+
+
+def _dirty_tiles(changed: np.ndarray) -> np.ndarray:
+    """Which 16x16 tiles hold a changed pixel: one reduction over the picture padded to whole tiles."""
+    height, width = changed.shape
+    rows, columns = -(-height // TILE), -(-width // TILE)
+    padded = changed
+    if (rows * TILE, columns * TILE) != changed.shape:
+        padded = np.zeros((rows * TILE, columns * TILE), bool)
+        padded[:height, :width] = changed
+    return np.asarray(padded.reshape(rows, TILE, columns, TILE).any(axis=(1, 3)))
 
 
 def _tile_boxes(tiles: np.ndarray, shape: tuple[int, int]) -> list[Box]:
-    """Runs of dirty tiles per tile row, stacked downwards while the run stays the same."""
+    """Runs of dirty tiles per tile row, stacked downwards while the run stays the same (in plain
+    Python: a picture has a few hundred tiles, too few to pay for numpy calls per row)."""
     open_boxes: dict[tuple[int, int], Box] = {}
     done: list[Box] = []
     height, width = shape
-    for ty, row in enumerate(tiles):
-        edges = np.flatnonzero(np.diff(np.concatenate(([0], row.astype(np.int8), [0]))))
-        spans = set(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))
+    for ty, row in enumerate(tiles.tolist()):
+        spans = set(_true_runs(row))
         for span in list(open_boxes):
             if span not in spans:
                 done.append(open_boxes.pop(span))
@@ -118,35 +128,44 @@ def _tile_boxes(tiles: np.ndarray, shape: tuple[int, int]) -> list[Box]:
     return done + list(open_boxes.values())
 
 
-def _tighten(box: Box, changed: np.ndarray) -> Box:
-    area = changed[box.y : box.y + box.h, box.x : box.x + box.w]
-    ys, xs = np.flatnonzero(area.any(axis=1)), np.flatnonzero(area.any(axis=0))
-    return Box(box.x + int(xs[0]), box.y + int(ys[0]), int(xs[-1] - xs[0] + 1), int(ys[-1] - ys[0] + 1))
+def _true_runs(flags: list[bool]) -> list[tuple[int, int]]:
+    """(start, end) of each run of True, end exclusive."""
+    runs, start = [], None
+    for i, flag in enumerate([*flags, False]):
+        if flag and start is None:
+            start = i
+        elif not flag and start is not None:
+            runs.append((start, i))
+            start = None
+    return runs
 
 
-def _split_sparse(box: Box, changed: np.ndarray) -> list[Box]:
-    """A box whose changed pixels span less than half of it (an L-shaped strip a dragged window
-    uncovers) becomes one box per run of rows with the same changed span; merging rejoins what
-    is cheaper together."""
+def _changed_parts(box: Box, changed: np.ndarray) -> list[Box]:
+    """The box tightened to its changed pixels; if they span less than half of that (an L-shaped
+    strip a dragged window uncovers), one box per run of rows with the same changed span instead:
+    merging rejoins what is cheaper together."""
     area = changed[box.y : box.y + box.h, box.x : box.x + box.w]
     rows = np.flatnonzero(area.any(axis=1))
-    first = area[rows].argmax(axis=1)
-    last = box.w - 1 - area[rows, ::-1].argmax(axis=1)
-    if 2 * int((last - first + 1).sum()) > box.w * box.h:
-        return [box]
-    new_part = np.ones(rows.size, bool)  # rows that cannot extend the part above them
-    new_part[1:] = (np.diff(rows) != 1) | (np.diff(first) != 0) | (np.diff(last) != 0)
-    if int(new_part.sum()) > MAX_SPLIT:
-        return [box]  # ragged (text): merging many strips would cost more time than it saves bytes
+    dirty = area[rows]
+    ys, firsts = rows.tolist(), dirty.argmax(axis=1).tolist()
+    lasts = (box.w - 1 - dirty[:, ::-1].argmax(axis=1)).tolist()
+    x0, x1 = min(firsts), max(lasts)
+    tight = Box(box.x + x0, box.y + ys[0], x1 - x0 + 1, ys[-1] - ys[0] + 1)
+    if 2 * sum(last - first + 1 for first, last in zip(firsts, lasts, strict=True)) > tight.w * tight.h:
+        return [tight]
     parts: list[Box] = []
-    for y, x0, x1 in zip(rows.tolist(), first.tolist(), last.tolist(), strict=True):
-        span = Box(box.x + x0, box.y + y, x1 - x0 + 1, 1)
+    for y, first, last in zip(ys, firsts, lasts, strict=True):
         previous = parts[-1] if parts else None
-        if previous and (previous.x, previous.w, previous.y + previous.h) == (span.x, span.w, span.y):
+        if previous and (previous.x, previous.w, previous.y + previous.h) == (
+            box.x + first,
+            last - first + 1,
+            box.y + y,
+        ):
             parts[-1] = previous._replace(h=previous.h + 1)
         else:
-            parts.append(span)
-    return parts
+            parts.append(Box(box.x + first, box.y + y, last - first + 1, 1))
+    # Ragged (text): merging many strips would cost more time than it saves bytes.
+    return [tight] if len(parts) > MAX_SPLIT else parts
 
 
 class CostModel:
@@ -154,28 +173,28 @@ class CostModel:
 
     It counts a run at the start of every row and ignores the 256-pixel run limit, so it slightly
     overestimates RUNS; good enough to decide merges, and far cheaper than encoding each union.
+    Boxes are asked about as corners (x0, y0, x1, y1), end exclusive, in plain ints: merging asks
+    about a hundred or more per frame, where Box objects and numpy scalars would cost more than the sums.
     """
 
     def __init__(self, pixels: np.ndarray, area: Box) -> None:
         """Only `area` (which every box asked about lies in) is tabulated."""
-        self.origin = area
+        self.x, self.y = area.x, area.y
         block = pixels[area.y : area.y + area.h, area.x : area.x + area.w]
         starts = np.ones(block.shape, np.int32)
         starts[:, 1:] = block[:, 1:] != block[:, :-1]
-        self.table = np.zeros((area.h + 1, area.w + 1), np.int32)
+        table = np.zeros((area.h + 1, area.w + 1), np.int32)
         starts.cumsum(0, out=starts)
-        starts.cumsum(1, out=self.table[1:, 1:])
+        starts.cumsum(1, out=table[1:, 1:])
+        self.at = table.item
 
-    def __call__(self, box: Box) -> int:
-        box = Box(box.x - self.origin.x, box.y - self.origin.y, box.w, box.h)
-        t, x0, y0, x1, y1 = self.table, box.x, box.y, box.x + box.w, box.y + box.h
-        runs = int(t[y1, x1] - t[y0, x1] - t[y1, x0] + t[y0, x0]) + box.h - self._row_starts(box)
-        return RECT_OVERHEAD + min(2 * box.w * box.h, 3 * runs)
-
-    def _row_starts(self, box: Box) -> int:
-        """Starts in the box's first column: each row's first pixel begins a run however it compares."""
-        t, x, y0, y1 = self.table, box.x, box.y, box.y + box.h
-        return int(t[y1, x + 1] - t[y0, x + 1] - t[y1, x] + t[y0, x])
+    def __call__(self, x0: int, y0: int, x1: int, y1: int) -> int:
+        at, w, h = self.at, x1 - x0, y1 - y0
+        x0, x1, y0, y1 = x0 - self.x, x1 - self.x, y0 - self.y, y1 - self.y
+        left = at(y1, x0) - at(y0, x0)
+        starts = at(y1, x1) - at(y0, x1) - left
+        first_column = at(y1, x0 + 1) - at(y0, x0 + 1) - left  # each row's first pixel starts a run anyway
+        return RECT_OVERHEAD + min(2 * w * h, 3 * (starts + h - first_column))
 
 
 def _union(a: Box, b: Box) -> Box:
@@ -187,22 +206,23 @@ def merge_boxes(boxes: list[Box], pixels: np.ndarray, reach: int = 8) -> list[Bo
     """Merge neighbours (in reading order) whenever their union encodes to fewer bytes."""
     if len(boxes) < 2:
         return boxes
-    merged: list[tuple[Box, int]] = []
     area = boxes[0]
     for box in boxes[1:]:
         area = _union(area, box)
     cost_of = CostModel(pixels, area)
+    merged: list[tuple[int, int, int, int, int]] = []  # corners and cost
     for box in sorted(boxes, key=lambda b: (b.y, b.x)):
-        cost = cost_of(box)
+        x0, y0, x1, y1 = box.x, box.y, box.x + box.w, box.y + box.h
+        cost = cost_of(x0, y0, x1, y1)
         for i in range(len(merged) - 1, max(-1, len(merged) - 1 - reach), -1):
-            other, other_cost = merged[i]
-            union = _union(box, other)
-            union_cost = cost_of(union)
+            ox0, oy0, ox1, oy1, other_cost = merged[i]
+            ux0, uy0, ux1, uy1 = min(x0, ox0), min(y0, oy0), max(x1, ox1), max(y1, oy1)
+            union_cost = cost_of(ux0, uy0, ux1, uy1)
             if union_cost <= cost + other_cost:
                 del merged[i]
-                box, cost = union, union_cost
-        merged.append((box, cost))
-    return [box for box, _ in merged]
+                x0, y0, x1, y1, cost = ux0, uy0, ux1, uy1, union_cost
+        merged.append((x0, y0, x1, y1, cost))
+    return [Box(x0, y0, x1 - x0, y1 - y0) for x0, y0, x1, y1, _ in merged]
 
 
 def split_to_fit(box: Box, max_body: int) -> list[Box]:

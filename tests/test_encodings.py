@@ -76,6 +76,7 @@ def test_rice_halves_a_photo_where_runs_and_lz4_find_nothing() -> None:
     pixels = pack_rgb565(photo(7, 96, 64))
     encoding, payload = encode_best(pixels, True, frozenset(Encoding))
     assert encoding == Encoding.RICE and len(payload) < pixels.nbytes / 2
+    assert encode_best(pixels[:16, :16], True, frozenset(Encoding))[0] != Encoding.RICE  # too small to be worth it
 
 
 def test_rice_decoder_names_what_is_wrong() -> None:
