@@ -160,14 +160,13 @@ def encode_best(pixels: np.ndarray, big_endian: bool, allowed: frozenset[Encodin
     """The smallest of the allowed encodings for this block of pixels (its runs are found once)."""
     raw = encode_raw(pixels, big_endian)
     best = Encoding.RAW, raw
-    if Encoding.RUNS in allowed:
-        runs = find_runs(pixels)
-        if runs.size < len(raw):
-            best = Encoding.RUNS, encode_runs(pixels, big_endian, runs)
+    runs = find_runs(pixels) if Encoding.RUNS in allowed else None
     if Encoding.LZ4 in allowed:
         packed = encode_lz4(raw)
-        if len(packed) < len(best[1]):
+        if len(packed) < len(raw):
             best = Encoding.LZ4, packed
+    if runs is not None and runs.size < len(raw) and runs.size <= len(best[1]):  # built only where it wins
+        best = Encoding.RUNS, encode_runs(pixels, big_endian, runs)
     if Encoding.RICE in allowed and pixels.size >= RICE_MIN_PIXELS and len(best[1]) > RICE_WORTH * len(raw):
         predicted = encode_rice(pixels)
         if len(predicted) < len(best[1]):
