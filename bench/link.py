@@ -35,6 +35,7 @@ import numpy as np
 from bench import link_report
 from bench.emulated_link import SERVER_IP, EmulatedLink, Namespaces, goodput_bytes_per_s, rtt_ms, shape
 from bench.link_rig import (
+    BOARD_MAX_BODY,
     VIRTUAL_DEVICE,
     BenchPipeline,
     Device,
@@ -69,6 +70,7 @@ class Case:
     link: LinkFigures | None
     devices: int
     rx_buffer: int
+    max_body: int
     fps: list[float] = field(default_factory=list)  # per device
     bytes_per_frame: float = 0.0
     bytes_p95: float = 0.0
@@ -163,7 +165,9 @@ def run_case(
 ) -> Case:
     pipe, ports, feeder, tap = rig
     feeder.play(workload)
-    devices = [Device(host, ports.board, namespace, SPI_MHZ, case.rx_buffer) for _ in range(case.devices)]
+    devices = [
+        Device(host, ports.board, namespace, SPI_MHZ, case.rx_buffer, case.max_body) for _ in range(case.devices)
+    ]
     try:
         wait_for(lambda: all(d.frames for d in devices), 30, f"{case.label}: every device's first frame")
         time.sleep(WARM_UP_S - 0.5)
@@ -222,19 +226,21 @@ def inside(args: argparse.Namespace) -> int:
         for link in links:
             shape(names, link.mbit)
             for name, workload in workloads.items():
-                case = Case(f"{link.mbit:g} Mbit/s  {name}", link, 1, args.rx_buffer)
+                case = Case(f"{link.mbit:g} Mbit/s  {name}", link, 1, args.rx_buffer, args.max_body)
                 cases.append(run_case(rig, case, workload, args.seconds, names.board, SERVER_IP))
                 print(f"  done: {case.label}", flush=True)
         shape(names, links[0].mbit)
         for name in ("terminal", "full-motion"):
-            case = Case(f"{links[0].mbit:g} Mbit/s  {name}, 16 KB window", links[0], 1, big)
+            case = Case(f"{links[0].mbit:g} Mbit/s  {name}, 16 KB window", links[0], 1, big, args.max_body)
             cases.append(run_case(rig, case, workloads[name], args.seconds, names.board, SERVER_IP))
-        case = Case(f"loopback  dashboard x{MANY}", None, MANY, args.rx_buffer)
+        case = Case(f"loopback  dashboard x{MANY}", None, MANY, args.rx_buffer, args.max_body)
         cases.append(run_case(rig, case, workloads["dashboard"], args.seconds, None, "127.0.0.1"))
     with pipeline_for_links(PATTERN_DISPLAY + f"lossy_quality = {LOSSY_QUALITY}\n") as rig:
         for link in links:
             shape(names, link.mbit)
-            case = Case(f"{link.mbit:g} Mbit/s  full-motion, lossy {LOSSY_QUALITY}", link, 1, args.rx_buffer)
+            case = Case(
+                f"{link.mbit:g} Mbit/s  full-motion, lossy {LOSSY_QUALITY}", link, 1, args.rx_buffer, args.max_body
+            )
             cases.append(run_case(rig, case, workloads["full-motion"], args.seconds, names.board, SERVER_IP))
             print(f"  done: {case.label}", flush=True)
     link_report.print_all(links, cases, starts, args, SPI_MHZ)
@@ -304,6 +310,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rates", default="15,5", help="link rates in Mbit/s (default: %(default)s)")
     parser.add_argument("--delay-ms", type=float, default=3.0, help="one-way delay (default: %(default)s)")
     parser.add_argument("--rx-buffer", type=int, default=5760, help="device SO_RCVBUF (default: %(default)s)")
+    parser.add_argument(
+        "--max-body",
+        type=int,
+        default=BOARD_MAX_BODY,
+        help="the largest message the device buffers (default: %(default)s)",
+    )
     parser.add_argument("--start-runs", type=int, default=3, help="cold starts to time (default: %(default)s)")
     for hidden in ("--server-ns", "--wire-ns", "--board-ns"):
         parser.add_argument(hidden, help=argparse.SUPPRESS)

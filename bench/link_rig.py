@@ -31,6 +31,9 @@ from tests.harness import REPO, Pipeline
 
 VIRTUAL_DEVICE = REPO / "build" / "firmware" / "virtual_device"
 PIPELINE_CORE = ("gather_frames", "correct_color", "encode_damage", "serve_boards")
+# What the firmware announces (platformio.ini, TFTSTREAM_MAX_BODY): a whole RECT fits lwIP's 5.7 KB
+# window, so the next one arrives while the panel draws this one.
+BOARD_MAX_BODY = 4096
 
 
 def supervisord_conf(programs: tuple[str, ...] | None) -> str:
@@ -164,12 +167,22 @@ class Device:
         namespace: str | None = None,
         spi_mhz: float = 40,
         rx_buffer: int = 5760,
+        max_body: int = BOARD_MAX_BODY,
         display: str = "main",
         size: str = "320x240",
     ) -> None:
         prefix = ["ip", "netns", "exec", namespace] if namespace else []  # ip netns exec execs: same pid
         command = [*prefix, str(VIRTUAL_DEVICE), "--host", host, "--port", str(port), "--display", display]
-        command += ["--size", size, "--spi-mhz", str(spi_mhz), "--rx-buffer", str(rx_buffer)]
+        command += [
+            "--size",
+            size,
+            "--spi-mhz",
+            str(spi_mhz),
+            "--rx-buffer",
+            str(rx_buffer),
+            "--max-body",
+            str(max_body),
+        ]
         self.frames: list[FrameLine] = []
         self.lines: list[tuple[int, str]] = []  # every other line (state, drop, ...)
         self.started_ns = time.time_ns()
