@@ -8,13 +8,15 @@ the box that moved (common/motion.py); then exact damage against that, merged wh
 bytes, split to the board's buffer, each block RAW, RUNS or LZ4, whichever is smallest. On a
 display with `lossy_quality`, photo-like boxes go as JPEG while the picture changes; the answer's
 key is then (epoch, -n), "frame n, partly approximate", and once the picture has stood still the
-board gets those boxes again losslessly. Frames older than the newest are dropped here, so
-workers may finish out of order. Everything is cached per frame pair and board kind, so many
-boards on one display cost little more than one.
+board gets those boxes again losslessly. Workers may finish out of order: a picture that comes
+before an earlier one of its source waits for it, a frame time at most (common/reorder.py); one
+that comes later still, older than the newest, is dropped as stale. Everything is cached per
+frame pair and board kind, so many boards on one display cost little more than one.
 """
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from collections import OrderedDict
@@ -42,6 +44,7 @@ from common.encodings import encode_best, encode_jpeg
 from common.frames import REASONS, FrameHeader, PixelFormat, SchemaError, decode_frame, encode_frame
 from common.messages import Demand, PacketHeader, decode_demand, encode_packet
 from common.motion import Box, Move, SearchBackoff, find_move
+from common.reorder import Released, Reorder
 from common.stage import StageContext, run_stage
 
 TILE = 16
@@ -483,9 +486,18 @@ def make_metrics(registry: CollectorRegistry) -> dict:
     dropped = Counter("tftstream_encode_damage_dropped_total", "Messages not used", ["reason"], registry=registry)
     for reason in (*REASONS, "unknown_display", "wrong_size", "wrong_format", "inactive_source", "stale", "bad_demand"):
         dropped.labels(reason)
+    held = Counter(
+        "tftstream_encode_damage_held_frames_total",
+        "Frames that came before an earlier one of their source and waited: until it came, or in vain",
+        ["outcome"],
+        registry=registry,
+    )
+    for outcome in ("reordered", "gave_up"):
+        held.labels(outcome)
     return {
         "in": Counter("tftstream_encode_damage_frames_in_total", "Frames received", registry=registry),
         "repeats": Counter("tftstream_encode_damage_repeats_total", "Refreshes of a frame we had", registry=registry),
+        "held": held,
         "dropped": dropped,
         "out": Counter("tftstream_encode_damage_packets_out_total", "Frame packets sent to boards", registry=registry),
         "lossy": Counter(
@@ -532,23 +544,34 @@ class DamageEncoder:
         started_here = frozenset(name for name, source in config.sources.items() if source.kind != "external")
         self.displays = {d.name: DisplayState(d, SourceChoice(d.source, started_here)) for d in config.displays}
         self.metrics = metrics
-        self.accepted_last = False  # whether the last picture made a new frame, and of which display
-        self.accepted_display = next(iter(self.displays.values()))
+        self.order: Reorder[tuple[FrameHeader, np.ndarray]] = Reorder()
+        # The frames the last on_frame or expire call made of released pictures, oldest first: the tap's.
+        self.composed: list[Picture] = []
         self.clock = time.monotonic  # when a picture arrived and a layer was last heard (the benchmark steps it)
-
-    def last_frame(self) -> list:
-        """The frame the last accepted picture made, as an inter-stage message (for the tap)."""
-        assert self.accepted_last and self.accepted_display.latest is not None
-        latest = self.accepted_display.latest
-        return encode_frame(latest.header, latest.pixels)
 
     def showing(self) -> list[Showing]:
         return [Showing(name, s.choice.active, len(s.waiting)) for name, s in self.displays.items()]
 
     def on_frame(self, parts: list) -> list[list[bytes]]:
-        """A corrected picture: the display's main picture or a region's; answer waiting boards."""
-        self.accepted_last = False
+        """A corrected picture, put in its source's order: it goes on unless it waits for an earlier one,
+        and it may release pictures that waited for it."""
         header, pixels = decode_frame(parts)
+        return self._accept_all(self.order.push(header.source, header.order_key, (header, pixels), self.clock()))
+
+    def _accept_all(self, released: list[Released[tuple[FrameHeader, np.ndarray]]]) -> list[list[bytes]]:
+        """Each released picture in order, then the answers: a waiting board gets the newest frame they made."""
+        self.composed = []
+        changed: dict[str, DisplayState] = {}
+        for (header, pixels), fate in released:
+            if fate != "passed":
+                self.metrics["held"].labels(fate).inc()
+            state = self._accept(header, pixels)
+            if state is not None:
+                changed[state.display.name] = state
+        return [packet for state in changed.values() for packet in self._answer_all(state)]
+
+    def _accept(self, header: FrameHeader, pixels: np.ndarray) -> DisplayState | None:
+        """The display's main picture or a region's; the display, if the picture made a new frame of it."""
         state = self.displays.get(header.display)
         box = state.region_box(header.source) if state else None
         if state is not None and box is None:
@@ -556,7 +579,7 @@ class DamageEncoder:
         reason = self._reject_reason(header, state, box)
         if reason:
             self.metrics["dropped"].labels(reason).inc()
-            return []
+            return None
         assert state is not None
         self.metrics["in"].inc()
         picture = Picture(header, pixels.copy())
@@ -569,15 +592,19 @@ class DamageEncoder:
             state.main = state.main if repeat else picture
         if repeat:
             self.metrics["repeats"].inc()
-            return []
+            return None
         state.seen[header.source] = header.order_key
-        self.accepted_last, self.accepted_display = state.compose(self.clock()), state
-        return self._answer_all(state)
+        state.compose(self.clock())
+        assert state.latest is not None  # composed of this picture at least
+        self.composed.append(state.latest)
+        return state
 
     def expire(self, now: float) -> list[list[bytes]]:
-        """Regions whose source stopped give their place back to the main picture; boards showing
-        a picture partly as JPEG get it exactly once it stood still."""
-        out = [packet for state in self.displays.values() if state.expire(now) for packet in self._answer_all(state)]
+        """Pictures whose wait for an earlier one ended go on; regions whose source stopped give their
+        place back to the main picture; boards showing a picture partly as JPEG get it exactly once it
+        stood still."""
+        out = self._accept_all(self.order.expire(now))
+        out += [packet for state in self.displays.values() if state.expire(now) for packet in self._answer_all(state)]
         for state in self.displays.values():
             for board, demand in list(state.waiting.items()):
                 if demand.have in state.lossy_sent and not state.refresh_pending(demand, now):
@@ -586,6 +613,13 @@ class DamageEncoder:
 
     def refreshes_pending(self) -> bool:
         return any(d.have in s.lossy_sent for s in self.displays.values() for d in s.waiting.values())
+
+    def poll_ms(self) -> int:
+        """How long the loop may wait for a message before `expire` has something to do (a held
+        picture's wait ends, a lossy refresh may be due) or sources are told what is shown again."""
+        timeout = REFRESH_POLL_MS if self.refreshes_pending() else int(PUBLISH_EVERY_S * 1000)
+        deadline = self.order.deadline()
+        return timeout if deadline is None else min(timeout, max(0, math.ceil((deadline - self.clock()) * 1000)))
 
     def _answer_all(self, state: DisplayState) -> list[list[bytes]]:
         return [packet for board in list(state.waiting) for packet in self._try_answer(state, board)]
@@ -663,16 +697,15 @@ def loop(ctx: StageContext) -> None:
     published_at = 0.0
     while not ctx.stop.is_set():
         published_at = publish_showing(control, encoder, published, published_at)
-        out_of_band = encoder.expire(time.monotonic())
-        ready = dict(poller.poll(REFRESH_POLL_MS if encoder.refreshes_pending() else int(PUBLISH_EVERY_S * 1000)))
-        out: list[list[bytes]] = out_of_band
+        out = encoder.expire(time.monotonic())
+        publish_frames(tap, encoder.composed)
+        ready = dict(poller.poll(encoder.poll_ms()))
         try:
             if demands in ready:
                 out += encoder.on_demand(demands.recv())
             if frames in ready:
                 out += encoder.on_frame(frames.recv_multipart(copy=False))
-                if tap is not None and encoder.accepted_last:
-                    tap.send_multipart(encoder.last_frame(), flags=zmq.NOBLOCK, copy=False)
+                publish_frames(tap, encoder.composed)
         except (SchemaError, ValueError) as error:
             reason = error.reason if isinstance(error, SchemaError) else "bad_demand"
             encoder.metrics["dropped"].labels(reason).inc()
@@ -682,6 +715,15 @@ def loop(ctx: StageContext) -> None:
                 packets.send_multipart(packet, flags=zmq.NOBLOCK)
             except zmq.Again:
                 ctx.log.warning("egress is not taking packets; the board will ask again")
+
+
+def publish_frames(tap: zmq.SyncSocket | None, frames: list[Picture]) -> None:
+    """Each frame made, in order, to whoever watches the tap (bench.link, tests); PUB drops what a slow
+    watcher does not take."""
+    if tap is None:
+        return
+    for frame in frames:
+        tap.send_multipart(encode_frame(frame.header, frame.pixels), flags=zmq.NOBLOCK, copy=False)
 
 
 def publish_showing(control: zmq.SyncSocket, encoder: DamageEncoder, published: dict, published_at: float) -> float:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from common.config import load
 from common.frames import FrameHeader, PixelFormat, encode_frame
 from common.messages import Demand, PacketHeader, decode_packet, encode_demand
 from common.protocol import Accept, Encoding
+from common.reorder import WINDOW_S
 from common.rgb565 import expand_rgb565, pack_rgb565
 from devices.reference_display import BoardStream
 from stages.encode_damage import (
@@ -449,7 +451,7 @@ def test_frame_older_than_the_newest_of_its_source_is_dropped_as_stale(
 ) -> None:
     encoder.on_frame(frame(picture(2), seq=2))
     assert encoder.on_frame(frame(picture(1), seq=1)) == []
-    assert not encoder.accepted_last
+    assert encoder.composed == []
     assert dropped(registry, "stale") == 1
     assert answer(encoder.on_demand(ask()))[0].key == key(encoder, 1)  # the only frame it made
 
@@ -491,6 +493,76 @@ def test_restarted_source_with_a_newer_epoch_and_seq_from_one_is_accepted(
     header, payload = answer(encoder.on_frame(frame(picture(2), seq=1, epoch=200)))
     assert (header.key, header.seq) == (key(encoder, 2), 2)
     assert dropped(registry, "stale") == 0
+
+
+# --- pictures put back in their source's order (common/reorder.py) -------------------------------
+
+
+def held(registry: CollectorRegistry, outcome: str) -> float | None:
+    return registry.get_sample_value("tftstream_encode_damage_held_frames_total", {"outcome": outcome})
+
+
+def captured(frames: list) -> list[int]:
+    """Which source picture each frame was made of (`frame` sets capture time 1000 + seq)."""
+    return [f.header.captured_ns - 1000 for f in frames]
+
+
+def test_a_frame_before_the_one_it_follows_waits_then_both_go_in_order_and_the_board_gets_the_newest(
+    encoder: DamageEncoder, registry: CollectorRegistry
+) -> None:
+    encoder.on_frame(frame(picture(1), seq=1))
+    encoder.on_demand(ask(have=key(encoder, 1)))
+    assert encoder.on_frame(frame(picture(3), seq=3)) == []
+    assert encoder.composed == [] and "b1" in encoder.displays["main"].waiting
+    header, _ = answer(encoder.on_frame(frame(picture(2), seq=2)))
+    assert captured(encoder.composed) == [2, 3]  # both for the tap, in order
+    assert header.key == key(encoder, 3)
+    np.testing.assert_array_equal(encoder.displays["main"].latest.pixels, picture(3))
+    assert (held(registry, "reordered"), held(registry, "gave_up"), dropped(registry, "stale")) == (1, 0, 0)
+
+
+def test_a_missing_frame_is_given_up_when_the_wait_ends_and_is_stale_if_it_comes_later(
+    encoder: DamageEncoder, registry: CollectorRegistry
+) -> None:
+    now = 10.0
+    encoder.clock = lambda: now
+    encoder.on_frame(frame(picture(1), seq=1))
+    encoder.on_demand(ask(have=key(encoder, 1)))
+    assert encoder.on_frame(frame(picture(3), seq=3)) == []
+    assert encoder.poll_ms() == math.ceil(WINDOW_S * 1000)  # the loop wakes up when the wait ends
+    assert encoder.expire(now + WINDOW_S / 2) == []
+    now += WINDOW_S
+    header, _ = answer(encoder.expire(now))
+    assert header.key == key(encoder, 2) and captured(encoder.composed) == [3]
+    assert encoder.poll_ms() > math.ceil(WINDOW_S * 1000)  # nothing held: no early wake-up
+    assert encoder.on_frame(frame(picture(2), seq=2)) == []
+    assert (held(registry, "reordered"), held(registry, "gave_up"), dropped(registry, "stale")) == (0, 1, 1)
+
+
+def test_a_restarted_source_releases_what_its_old_process_left_waiting_before_its_first_frame(
+    encoder: DamageEncoder, registry: CollectorRegistry
+) -> None:
+    encoder.on_frame(frame(picture(1), seq=7, epoch=100))
+    assert encoder.on_frame(frame(picture(2), seq=9, epoch=100)) == []
+    encoder.on_frame(frame(picture(3), seq=1, epoch=200))
+    assert captured(encoder.composed) == [9, 1]
+    np.testing.assert_array_equal(encoder.displays["main"].latest.pixels, picture(3))
+    assert encoder.on_frame(frame(picture(4), seq=8, epoch=100)) == []  # the old process's, late
+    assert (held(registry, "gave_up"), dropped(registry, "stale")) == (1, 1)
+
+
+def test_a_source_numbers_its_frames_over_all_its_displays_so_one_display_waits_for_the_others(
+    tmp_path: Path, registry: CollectorRegistry
+) -> None:
+    path = tmp_path / "two.toml"
+    display = '[[displays]]\nname = "{}"\nwidth = {}\nheight = {}\nsource = "cpu_monitor"\n'
+    path.write_text(display.format("main", WIDTH, HEIGHT) + display.format("side", WIDTH, HEIGHT))
+    encoder = DamageEncoder(load(path), make_metrics(registry))
+    encoder.on_frame(frame(picture(1), seq=1, display="main"))
+    assert encoder.on_frame(frame(picture(3), seq=3, display="main")) == []
+    encoder.on_frame(frame(picture(2), seq=2, display="side"))
+    assert [(f.header.display, f.header.captured_ns - 1000) for f in encoder.composed] == [("side", 2), ("main", 3)]
+    assert held(registry, "reordered") == 1
 
 
 @pytest.mark.parametrize(

@@ -76,6 +76,22 @@ def test_a_region_is_drawn_over_the_main_picture_and_lapses_when_its_source_stop
     np.testing.assert_array_equal(state.latest.pixels, np.full((48, 64), 7, np.uint16))
 
 
+def test_a_region_picture_waiting_for_an_earlier_one_does_not_hold_back_the_main_picture(tmp_path):
+    encoder = DamageEncoder(config_with(tmp_path), make_metrics(CollectorRegistry()))
+    state = encoder.displays["main"]
+    encoder.on_frame(frame("cpu_monitor", np.full((48, 64), 7, np.uint16), 1))
+    encoder.on_frame(frame("clock", np.full((10, 20), 9, np.uint16), 1))
+    encoder.on_frame(frame("clock", np.full((10, 20), 5, np.uint16), 3))  # waits for the clock's picture 2
+    encoder.on_frame(frame("cpu_monitor", np.full((48, 64), 8, np.uint16), 2))
+    expected = np.full((48, 64), 8, np.uint16)
+    expected[2:12, 40:60] = 9
+    np.testing.assert_array_equal(state.latest.pixels, expected)
+    encoder.on_frame(frame("clock", np.full((10, 20), 4, np.uint16), 2))
+    assert [int(f.pixels[2, 40]) for f in encoder.composed] == [4, 5]  # the region's 2 then 3, on the new main
+    expected[2:12, 40:60] = 5
+    np.testing.assert_array_equal(state.latest.pixels, expected)
+
+
 def test_an_attached_source_with_a_region_shows_there_end_to_end(tmp_path):
     ports = Ports()
     displays = """
