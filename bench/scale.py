@@ -14,9 +14,10 @@ encode_damage's stand-in, in one loop:
   stage's throughput, not the feeder's. `--rate` offers a fixed number per second instead, as a capturing
   source does. `direct` builds each message with `encode_frame` (only the header changes); `sender` goes
   through `FrameSender`, as an SDK source does (it compares each picture with the previous one first);
-- the sink binds `pipeline.frames` like encode_damage and counts corrected frames. encode_damage drops a
-  frame older than the newest it has (workers may finish out of order); `stale` counts those, `shown/s`
-  is what is left, and what is shown has increasing seq by construction.
+- the sink binds `pipeline.frames` like encode_damage and takes corrected frames by encode_damage's rule
+  (common/reorder.py, the same code): a frame that comes before an earlier one waits for it, up to
+  WINDOW_S; `reord` counts those put back in order, `gave up` those that waited in vain. A frame that still
+  comes after a newer one is dropped as stale; `shown/s` is what is left, in increasing seq by construction.
 
 CPU is psutil's user + system time of each process (libzmq's I/O threads included; `loop` is the worker's
 main thread alone) over the window; `others` is the machine's busy time minus ours. Every stage process is

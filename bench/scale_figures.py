@@ -5,6 +5,7 @@ figures of the row derived from them and from the frames the sink saw, and the c
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -14,6 +15,7 @@ from bench.scale_rig import PANEL, PICTURE, Ports
 from bench.stage_process import StageProcess
 from common.config import ColorProfile, Display
 from common.frames import FrameHeader, PixelFormat, encode_frame
+from common.reorder import Fate
 from stages.correct_color import correct_frame, make_correctors
 from tests.harness import metric_value, scrape
 
@@ -23,7 +25,9 @@ class Result:
     workers: int
     seconds: float = 0.0
     arrived: int = 0  # corrected frames at the sink in the window
-    stale: int = 0  # of those, older than the newest before them: encode_damage would drop them
+    reordered: int = 0  # of those, came before an earlier one and waited until it came
+    gave_up: int = 0  # of those, came before an earlier one and waited in vain (the window ended)
+    stale: int = 0  # of those, older than the newest before them even so: encode_damage would drop them
     stale_swaps: int = 0  # of those, seq n arriving right after n + 1
     stale_lag_ms: list[float] = field(default_factory=list)  # how long after the newer frame each came
     lost: int = 0  # pictures sent in the window that never came out of the color stage
@@ -75,15 +79,17 @@ class Snapshot:
 
 
 def summarise(
-    workers: int, before: Snapshot, after: Snapshot, seen: list[tuple[float, int]], first: int, last: int
+    workers: int, before: Snapshot, after: Snapshot, seen: list[tuple[float, int, Fate]], first: int, last: int
 ) -> Result:
-    """The row's figures: frames seen at the sink between the snapshots, and pictures first..last never seen."""
+    """The row's figures: frames the sink took between the snapshots, and pictures first..last never seen."""
     arrived = stale = stale_swaps = 0
+    fates: Counter[Fate] = Counter()
     stale_lag_ms: list[float] = []
     newest, newest_at, previous = 0, 0.0, 0
-    for at, seq in seen:
+    for at, seq, fate in seen:
         if before.at <= at < after.at:
             arrived += 1
+            fates[fate] += 1
             if seq < newest:
                 stale += 1
                 stale_swaps += previous == seq + 1
@@ -91,7 +97,7 @@ def summarise(
         if seq > newest:
             newest, newest_at = seq, at
         previous = seq
-    came = {seq for _, seq in seen}
+    came = {seq for _, seq, _ in seen}
     cpu = {group: after.cpu[group] - before.cpu[group] for group in before.cpu}
     ours = sum(cpu[g] for g in ("workers", "gather", "ours"))  # "loops" is part of "workers"
     cpu["others"] = max(0.0, after.busy - before.busy - ours)
@@ -100,6 +106,8 @@ def summarise(
         workers,
         seconds=after.at - before.at,
         arrived=arrived,
+        reordered=fates["reordered"],
+        gave_up=fates["gave_up"],
         stale=stale,
         stale_swaps=stale_swaps,
         stale_lag_ms=stale_lag_ms,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from bench.scale_figures import Result
+from common.reorder import WINDOW_S
 
 TARGET = 1.6  # frames/s and shown/s of 2 workers over 1 (the issue's)
 GROUPS = {"workers": "workers", "gather": "gather", "ours": "feed+sink", "irq": "irq", "others": "others"}
@@ -13,7 +14,7 @@ GROUPS = {"workers": "workers", "gather": "gather", "ours": "feed+sink", "irq": 
 
 def print_results(results: list[Result], cores: int) -> None:
     print(
-        f"\n{'workers':>7}{'frames/s':>10}{'shown/s':>9}{'stale':>7}{'lost':>6}{'split %':>9}"
+        f"\n{'workers':>7}{'frames/s':>10}{'shown/s':>9}{'reord':>7}{'gave up':>8}{'stale':>7}{'lost':>6}{'split %':>9}"
         f"  | CPU ms/frame{'workers':>8}{'loop':>6}{'gather':>7}{'feed+sink':>10}"
         f"  | % of {cores} cores" + "".join(f"{label:>{len(label) + 1}}" for label in GROUPS.values()) + "  idle"
     )
@@ -23,13 +24,17 @@ def print_results(results: list[Result], cores: int) -> None:
         per_frame = "".join(f"{r.ms_per_frame(g):{w}.1f}" for g, w in (("workers", 8), ("loops", 6), ("gather", 7)))
         shares = [100 * r.cpu[g] / (r.seconds * cores) for g in GROUPS]
         print(
-            f"{r.workers:7d}{r.frames_per_s:10.1f}{r.shown_per_s:9.1f}{r.stale:7d}"
+            f"{r.workers:7d}{r.frames_per_s:10.1f}{r.shown_per_s:9.1f}{r.reordered:7d}{r.gave_up:8d}{r.stale:7d}"
             f"{r.lost:6d}{split:>9}  | {'':12}{per_frame}{r.ms_per_frame('ours'):10.1f}  | {'':12}"
             + "".join(f"{s:{len(label) + 1}.0f}" for s, label in zip(shares, GROUPS.values(), strict=True))
             + f"{max(0.0, 100 - sum(shares)):6.0f}"
         )
     dropped = ", ".join(f"{r.gather_dropped:.0f}" for r in results)
-    print(f"stale: came after a newer frame (encode_damage drops it); lost: never came out; gather dropped: {dropped}")
+    print(
+        f"reord: came before an earlier frame and waited until it came (common/reorder.py, {WINDOW_S * 1000:.0f} ms at "
+        "most); gave up: waited in vain; stale: came after a newer frame even so (encode_damage drops it)"
+    )
+    print(f"lost: never came out; gather dropped: {dropped}")
 
 
 def print_summary(results: list[Result], alone_ms: float, cores: int) -> None:
@@ -46,6 +51,10 @@ def print_summary(results: list[Result], alone_ms: float, cores: int) -> None:
     verdict = "met" if min(ratio, shown) >= TARGET else "not met"
     print(
         f"\nfastest rows, 2 workers / 1: {ratio:.2f}x frames/s, {shown:.2f}x shown/s (target >= {TARGET}x: {verdict})"
+    )
+    print(
+        f"2 workers: {100 * two.reordered / two.arrived:.0f} % of corrected frames waited for an earlier one and "
+        f"were put back in order, {100 * two.gave_up / two.arrived:.0f} % waited in vain"
     )
     if two.stale:
         lag = np.percentile(two.stale_lag_ms, (50, 95))

@@ -5,6 +5,7 @@ drains in one loop as encode_damage's stand-in.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,7 @@ import numpy as np
 import zmq
 
 from common.frames import FrameHeader, PixelFormat, decode_frame, encode_frame
+from common.reorder import Fate, Released, Reorder
 from common.source import FrameSender
 from tests.harness import free_port
 
@@ -123,12 +125,14 @@ def bind_sink(context: zmq.Context, endpoint: str) -> zmq.Socket:
 
 class Driver:
     """Feeds and drains: with `rate` 0, keeps `window` pictures in flight; else offers `rate` pictures per second
-    whatever happens to them, as a capturing source does (gather drops what the workers cannot take)."""
+    whatever happens to them, as a capturing source does (gather drops what the workers cannot take). Drains as
+    encode_damage takes frames: in their source's order, a frame that comes early waiting for the earlier one."""
 
     def __init__(self, feeder: Feeder, sink: zmq.Socket, window: int, rate: float) -> None:
         self.feeder, self.sink, self.window, self.rate = feeder, sink, window, rate
         self.sent: dict[int, float] = {}  # seq -> when it went, until it comes out or is given up
-        self.seen: list[tuple[float, int]] = []  # (arrival time, seq) of every corrected frame
+        self.order: Reorder[int] = Reorder()  # seqs
+        self.seen: list[tuple[float, int, Fate]] = []  # (when released, seq, how) of every corrected frame
         self.next_at = time.monotonic()
 
     def run(self, until: float, feed: bool = True) -> None:
@@ -144,13 +148,25 @@ class Driver:
             elif feed:
                 while len(self.sent) < self.window and self._send():
                     pass
+            if (deadline := self.order.deadline()) is not None:
+                timeout_ms = max(0, min(timeout_ms, math.ceil((deadline - now) * 1000)))
             if self.sink.poll(timeout_ms):
                 while self.sink.poll(0):
-                    header, _ = decode_frame(self.sink.recv_multipart(copy=False))
-                    if (header.width, header.height, header.pixel_format) != (*PANEL, PixelFormat.RGB565):
-                        raise RuntimeError(f"the color stage sent {header}, expected {PANEL} RGB565")
-                    self.sent.pop(header.seq, None)
-                    self.seen.append((time.monotonic(), header.seq))
+                    self._receive(self.sink.recv_multipart(copy=False))
+            self._release(self.order.expire(time.monotonic()))
+
+    def _receive(self, parts: list) -> None:
+        """A corrected frame, taken as encode_damage's loop takes it: held frames whose wait ended go first."""
+        header, _ = decode_frame(parts)
+        if (header.width, header.height, header.pixel_format) != (*PANEL, PixelFormat.RGB565):
+            raise RuntimeError(f"the color stage sent {header}, expected {PANEL} RGB565")
+        self.sent.pop(header.seq, None)
+        now = time.monotonic()
+        self._release(self.order.expire(now) + self.order.push(header.source, header.order_key, header.seq, now))
+
+    def _release(self, released: list[Released[int]]) -> None:
+        now = time.monotonic()
+        self.seen += [(now, seq, fate) for seq, fate in released]
 
     def _send(self) -> bool:
         seq = self.feeder.send()
