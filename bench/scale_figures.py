@@ -29,7 +29,7 @@ class Result:
     gave_up: int = 0  # of those, came before an earlier one and waited in vain (the window ended)
     stale: int = 0  # of those, older than the newest before them even so: encode_damage would drop them
     stale_swaps: int = 0  # of those, seq n arriving right after n + 1
-    stale_lag_ms: list[float] = field(default_factory=list)  # how long after the newer frame each came
+    stale_lag_ms: list[float] = field(default_factory=list)  # how long after the newer frame was taken each came
     lost: int = 0  # pictures sent in the window that never came out of the color stage
     per_worker: list[float] = field(default_factory=list)  # frames_out of each worker in the window
     gather_dropped: float = 0.0

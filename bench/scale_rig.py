@@ -131,7 +131,7 @@ class Driver:
     def __init__(self, feeder: Feeder, sink: zmq.Socket, window: int, rate: float) -> None:
         self.feeder, self.sink, self.window, self.rate = feeder, sink, window, rate
         self.sent: dict[int, float] = {}  # seq -> when it went, until it comes out or is given up
-        self.order: Reorder[int] = Reorder()  # seqs
+        self.order: Reorder[int] = Reorder()  # of seqs
         self.seen: list[tuple[float, int, Fate]] = []  # (when released, seq, how) of every corrected frame
         self.next_at = time.monotonic()
 

@@ -8,7 +8,8 @@ worker is busy, a color worker drops one it cannot correct or pass on, a worker 
 it held. So a picture that comes before an earlier one of its source waits for it, WINDOW_S at most,
 and goes as soon as every earlier one came, or when its wait ends (the gap given up: a missing
 picture that comes after that is the caller's to drop as stale). The first picture of a source
-process (a new epoch) goes at once whatever its seq: encode_damage may start after its sources.
+process (a new epoch) goes at once whatever its seq, as encode_damage may start after its sources:
+so of two pictures swapped at a source's start, the earlier is stale.
 """
 
 from __future__ import annotations
