@@ -20,8 +20,8 @@ from typing import Generic, Literal, NamedTuple, TypeVar
 # How long a picture may wait for an earlier one. The earlier one is late by up to about a worker's
 # frame: each of 2 workers corrects every other frame, ~31 ms apiece at ~65 frames/s on 2 cores. In
 # bench.scale (1920x1080 captures) the waits were 14-19 ms at p50, 32-37 ms at p95 and 41-51 ms at p99;
-# a 30 ms window gave up 8-32 % of them, 40 ms 1-2 %. 40 ms is a frame at 25 frames/s, so a picture
-# lost for good delays the ones after it by about one frame of a board's.
+# on a lightly loaded machine a 30 ms window gave up 8-32 % of them, 40 ms 1-3 %. 40 ms is a frame at
+# 25 frames/s, so a picture lost for good delays the ones after it by about one frame of a board's.
 WINDOW_S = 0.040
 
 T = TypeVar("T")
