@@ -282,6 +282,8 @@ class ReferenceBoard:
             return "stopped"
         except ProtocolError as error:
             return f"protocol error: {error}"
+        except ConnectionError as error:  # a server that died with our ACKs unread resets rather than closes
+            return f"connection lost: {error}"
         finally:
             writer.close()
             if o.png:
