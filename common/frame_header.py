@@ -41,7 +41,7 @@ class FrameHeader:
     display: str
     source: str
     epoch: int  # start time (ns) of the source process: orders frames across source restarts
-    seq: int  # per source process, +1 per distinct picture
+    seq: int  # per source process, +1 per distinct picture (renumbered by gather_frames: +1 per one it passed on)
     captured_ns: int  # time.time_ns() at capture, for end-to-end latency
     width: int
     height: int

@@ -3,11 +3,12 @@ them out of order.
 
 A source numbers what it pushes (epoch, seq): seq is +1 per picture the pipeline took, over all the
 displays it draws for (common/source.py; a picture its full PUSH refused keeps its number for the next
-one). After that a number can still go missing for good: gather_frames drops a picture when every
-worker is busy, a color worker drops one it cannot correct or pass on, a worker that dies loses what
-it held. So a picture that comes before an earlier one of its source waits for it, WINDOW_S at most,
-and goes as soon as every earlier one came, or when its wait ends (the gap given up: a missing
-picture that comes after that is the caller's to drop as stale). The first picture of a source
+one), and gather_frames renumbers what it passes on so that a picture it drops (every worker busy)
+leaves no gap. After that a number can still go missing for good: a color worker drops one it cannot
+correct or pass on, a worker that dies loses what it held. So a picture that comes before an earlier
+one of its source waits for it, WINDOW_S at most, and goes as soon as every earlier one came, or when
+its wait ends (the gap given up: a missing picture that comes after that is the caller's to drop as
+stale). The first picture of a source
 process (a new epoch) goes at once whatever its seq, as encode_damage may start after its sources:
 so of two pictures swapped at a source's start, the earlier is stale.
 """
