@@ -20,8 +20,9 @@ import numpy as np
 from bench.pipeline import BOARD_MAX_BODY
 from bench.workloads import Move
 from common import protocol
+from common.damage import Update, find_damage
 from common.messages import Demand
-from stages.encode_damage import Update, find_damage, packetize
+from common.packets import packetize
 
 COPY_MESSAGE = protocol.HEADER.size + protocol.RECT_HEADER.size + protocol.COPY_SOURCE.size
 FRAME_MESSAGES = 2 * (protocol.HEADER.size + 4)  # FRAME_BEGIN + FRAME_END

@@ -45,8 +45,8 @@ from bench.link_rig import (
     latency_buckets,
 )
 from bench.link_workloads import Workload, all_workloads
+from common.damage import find_damage
 from devices.virtual_displays import listening
-from stages.encode_damage import find_damage
 from tests.harness import DEFAULT_DISPLAYS, REPO, Ports, wait_for, write_config
 
 LOSSY_QUALITY = 85

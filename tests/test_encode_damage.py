@@ -1,4 +1,5 @@
-"""encode_damage on small hand-built pictures: exact damage, merging, splitting, and the stage's bookkeeping."""
+"""Damage (common/damage.py), packets (common/packets.py) and encode_damage on small hand-built pictures:
+exact damage, merging, splitting, and the stage's bookkeeping."""
 
 from __future__ import annotations
 
@@ -12,24 +13,16 @@ from prometheus_client import CollectorRegistry
 
 from common import protocol
 from common.config import load
+from common.damage import Update, _union, find_damage, merge_boxes, plan_update, split_to_fit
 from common.frames import FrameHeader, PixelFormat, encode_frame
 from common.messages import Demand, PacketHeader, decode_packet, encode_demand
+from common.motion import Box
+from common.packets import packetize
 from common.protocol import Accept, Encoding
 from common.reorder import WINDOW_S
 from common.rgb565 import expand_rgb565, pack_rgb565
 from devices.reference_display import BoardStream
-from stages.encode_damage import (
-    Box,
-    DamageEncoder,
-    Update,
-    _union,
-    find_damage,
-    make_metrics,
-    merge_boxes,
-    packetize,
-    plan_update,
-    split_to_fit,
-)
+from stages.encode_damage import DamageEncoder, make_metrics
 
 RAW_ONLY = frozenset({Encoding.RAW})
 BOTH = protocol.ALL_ENCODINGS
