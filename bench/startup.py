@@ -1,6 +1,6 @@
 """Cold start on loopback: from starting supervisord to the first pixel on a virtual device; figures, no pass/fail.
 
-    python -m bench.startup [--runs 3] [--timeout 30] [--keep-path] [--knock] [--nice -10]
+    python -m bench.startup [--runs 3] [--timeout 30] [--keep-path] [--nice -10]
 
 Runs the shipped supervisord.conf and tftstream.toml (every program, the three displays, mDNS
 advertising and the live view as shipped) in a temporary directory, every port moved to a free
@@ -18,9 +18,8 @@ way). CPU seconds per program are read when the first pixel appears, and every p
 dropped on the way so far. All times are this machine's wall clock (the logs have millisecond
 stamps), in seconds after supervisord was started.
 
-`--knock` runs `python -m common.knock` beside supervisord, as a launcher can: supervisord 4.3 starts
-nothing in its first second otherwise (common/knock.py). `--nice -10` (as root) runs it all at a
-higher priority, for figures on a machine that other work shares: closer to having the CPU alone.
+`--nice -10` (as root) runs it all at a higher priority, for figures on a machine that other work
+shares: closer to having the CPU alone.
 """
 
 from __future__ import annotations
@@ -30,7 +29,6 @@ import os
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -185,7 +183,7 @@ def losses(config: Config) -> list[str]:
     return out
 
 
-def measure(timeout: float, env: dict[str, str], knock_first: bool) -> StartRun:
+def measure(timeout: float, env: dict[str, str]) -> StartRun:
     run = StartRun()
     with tempfile.TemporaryDirectory() as folder:
         directory = Path(folder)
@@ -196,10 +194,7 @@ def measure(timeout: float, env: dict[str, str], knock_first: bool) -> StartRun:
         pipe = Pipeline(directory, env)
         log_dir = directory / "run"
         cpu: dict[str, float] = {}
-        knocker: subprocess.Popen | None = None
         try:
-            if knock_first:  # as ./start would run it: a process of its own beside supervisord
-                knocker = subprocess.Popen([sys.executable, "-m", "common.knock", str(log_dir / "supervisor.sock")])
 
             def pixels() -> set[str]:
                 return {
@@ -224,8 +219,6 @@ def measure(timeout: float, env: dict[str, str], knock_first: bool) -> StartRun:
         finally:
             tap.close()
             pipe.stop()
-            if knocker is not None and knocker.wait(timeout=15) != 0:
-                run.notes.append("common.knock: supervisord's control socket never accepted")
         run.cpu = cpu
         read_logs(run, log_dir, displays, tap, started)
     return run
@@ -311,7 +304,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="cold starts (default: %(default)s)")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for a first pixel")
     parser.add_argument("--keep-path", action="store_true", help="run python3 and supervisord as PATH finds them")
-    parser.add_argument("--knock", action="store_true", help="as a launcher running common.knock beside it would")
     parser.add_argument(
         "--nice",
         type=int,
@@ -334,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(args.pause)  # let the previous run's processes go
         load = " ".join(f"{v:.2f}" for v in os.getloadavg())
         print(f"run {i + 1}: load average before {load}", flush=True)
-        runs.append(measure(args.timeout, env, args.knock))
+        runs.append(measure(args.timeout, env))
     report(runs)
     return 0
 

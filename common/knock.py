@@ -2,22 +2,22 @@
 
 supervisord 4.3 (the newest release) waits up to a second in its first poll of its sockets before it
 first looks at its programs, so it starts nothing in its first second unless a connection ends that
-wait (Supervisor/supervisor#1700 makes the first poll non-blocking; not released yet). A launcher
-runs this beside it, e.g.
-
-    python3 -m common.knock run/supervisor.sock & exec supervisord -c supervisord.conf
+wait (Supervisor/supervisor#1700 makes the first poll non-blocking; not released yet).
+So supervisord.conf has supervisord knock on its own socket: its `[rpcinterface:knock]` factory,
+`make_knocker`, runs inside supervisord as it opens its sockets, before its first poll, and knocks
+from a thread; a bare `supervisord -c supervisord.conf` starts its programs at once.
 
 A socket file left by an earlier run refuses the connection until supervisord replaces it, so
-this keeps trying; it says nothing to supervisord, it only connects and hangs up.
+the knock keeps trying; it says nothing to supervisord, it only connects and hangs up.
 """
 
 from __future__ import annotations
 
-import argparse
 import socket
-import sys
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 INTERVAL_S = 0.005
 
@@ -37,13 +37,14 @@ def knock(path: Path, timeout_s: float = 10.0) -> bool:
         time.sleep(INTERVAL_S)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser("python -m common.knock", description=__doc__.splitlines()[0])
-    parser.add_argument("socket", type=Path, help="supervisord's unix_http_server file")
-    parser.add_argument("--timeout", type=float, default=10.0, help="seconds to keep trying (default: %(default)s)")
-    args = parser.parse_args(argv)
-    return 0 if knock(args.socket, args.timeout) else 1
+class Knocker:
+    """The `knock` namespace of supervisord's XML-RPC interface: it has no methods."""
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def make_knocker(supervisord: Any) -> Knocker:
+    """supervisord's rpcinterface factory for `[rpcinterface:knock]`: knocks on its unix_http_server
+    socket (from its own parsed options) from a thread, once it listens."""
+    for server in supervisord.options.server_configs:
+        if server["family"] == socket.AF_UNIX:
+            threading.Thread(target=knock, args=(Path(server["file"]),), name="knock", daemon=True).start()
+    return Knocker()

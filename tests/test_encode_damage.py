@@ -4,7 +4,6 @@ exact damage, merging, splitting, and the stage's bookkeeping."""
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 
 import numpy as np
@@ -588,12 +587,17 @@ def photo(seed: int) -> np.ndarray:
     return pack_rgb565(rgb.astype(np.uint8))
 
 
+LOSSY_NOW = 100.0
+
+
 @pytest.fixture
 def lossy_encoder(tmp_path: Path, registry: CollectorRegistry) -> DamageEncoder:
     path = tmp_path / "t.toml"
     display = f'name = "main"\nwidth = {PHOTO_W}\nheight = {PHOTO_H}\nsource = "cpu_monitor"\nlossy_quality = 85\n'
     path.write_text("[[displays]]\n" + display)
-    return DamageEncoder(load(path), make_metrics(registry))
+    encoder = DamageEncoder(load(path), make_metrics(registry))
+    encoder.clock = lambda: LOSSY_NOW  # stands still: a slow machine must not make a picture "stood still"
+    return encoder
 
 
 def lossy_board(encodings: frozenset[Encoding]) -> BoardStream:
@@ -621,8 +625,8 @@ def test_a_changing_photo_goes_as_jpeg_then_exactly_once_it_stands_still(lossy_e
     assert codes == {Encoding.JPEG} and header.key == (epoch, -1)  # approximately frame 1
     assert 30 < psnr(board.framebuffer, picture) < float("inf")
     assert lossy_encoder.on_demand(ask(have=header.key, ticket=2)) == []  # not yet: the picture may move on
-    assert lossy_encoder.expire(time.monotonic()) == []
-    header, codes = show(board, lossy_encoder.expire(time.monotonic() + 1), 2)  # it stood still
+    assert lossy_encoder.expire(LOSSY_NOW) == []
+    header, codes = show(board, lossy_encoder.expire(LOSSY_NOW + 1), 2)  # it stood still
     assert Encoding.JPEG not in codes and header.key == key(lossy_encoder, 1)
     np.testing.assert_array_equal(board.framebuffer, picture)
     assert lossy_encoder.on_demand(ask(have=header.key, ticket=3)) == []  # exact: nothing more to send
@@ -637,7 +641,7 @@ def test_while_the_photo_keeps_changing_every_frame_is_jpeg_and_then_exact(lossy
         header, codes = show(board, packets, seq)
         assert codes == {Encoding.JPEG} and header.key == (epoch, -seq)
         lossy_encoder.on_demand(ask(have=header.key, ticket=seq + 1))
-    show(board, lossy_encoder.expire(time.monotonic() + 1), 9)
+    show(board, lossy_encoder.expire(LOSSY_NOW + 1), 9)
     np.testing.assert_array_equal(board.framebuffer, photo(4))
 
 

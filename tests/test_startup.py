@@ -13,6 +13,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import zmq
@@ -20,7 +21,7 @@ import zmq
 from common import drawing
 from common.drawing import CpuName
 from common.frames import decode_frame
-from common.knock import knock
+from common.knock import knock, make_knocker
 from devices.virtual_displays import listening
 from tests.harness import REPO, Daemon, Ports, metric_value, scrape, wait_for, write_config
 
@@ -194,3 +195,20 @@ def test_a_knock_connects_once_the_socket_listens_and_gives_up_after_its_timeout
         started = time.monotonic()
         assert not knock(Path(folder) / "missing.sock", timeout_s=0.1)
         assert time.monotonic() - started < 1
+
+
+def test_supervisord_knocks_on_its_own_unix_socket_through_its_rpcinterface_factory():
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "s.sock"
+        server = socket.socket(socket.AF_UNIX)
+        server.bind(str(path))
+        server.listen()
+        servers = [{"family": socket.AF_INET, "host": "127.0.0.1", "port": 1}, {"family": socket.AF_UNIX, "file": path}]
+        supervisord = SimpleNamespace(options=SimpleNamespace(server_configs=servers))  # what the factory reads
+        try:
+            make_knocker(supervisord)
+            server.settimeout(5)
+            connection, _ = server.accept()
+            connection.close()
+        finally:
+            server.close()
