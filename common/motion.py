@@ -122,14 +122,40 @@ _HASH_INVERSE = np.uint64(pow(int(_HASH_BASE), -1, 2**64))
 _SEGMENT_POWERS = np.array([pow(int(_HASH_BASE), k, 2**64) for k in range(SEGMENT)], np.uint64)
 
 
+class _Scratch:
+    """Work arrays kept from one search to the next. The hashes of a whole picture take three ~0.5 MB
+    arrays; allocated afresh each frame, the kernel's page faults on them cost more than the hashing."""
+
+    def __init__(self) -> None:
+        self.arrays: dict[str, np.ndarray] = {}
+
+    def take(self, name: str, shape: tuple[int, int]) -> np.ndarray:
+        """A uint64 array of `shape` (contents undefined), valid until `name` is taken again."""
+        size = shape[0] * shape[1]
+        flat = self.arrays.get(name)
+        if flat is None or flat.size < size:
+            flat = self.arrays[name] = np.empty(size, np.uint64)
+        return flat[:size].reshape(shape)
+
+
+_SCRATCH = _Scratch()
+
+
 def _segment_keys(rows: np.ndarray) -> np.ndarray:
-    """A 64-bit polynomial hash of every SEGMENT-long row piece (a rolling hash, so O(pixels))."""
-    width = rows.shape[1]
+    """A 64-bit polynomial hash of every SEGMENT-long row piece (a rolling hash, so O(pixels)); the
+    array is scratch, valid until the next call."""
+    height, width = rows.shape
     powers, inverse = (np.cumprod(np.full(width, factor, np.uint64)) for factor in (_HASH_BASE, _HASH_INVERSE))
-    prefix = np.zeros((rows.shape[0], width + 1), np.uint64)
-    np.cumsum(rows.astype(np.uint64) * powers, axis=1, out=prefix[:, 1:])
+    prefix = _SCRATCH.take("prefix", (height, width + 1))
+    prefix[:, 0] = 0
+    products = _SCRATCH.take("products", (height, width))
+    np.multiply(rows, powers, out=products)
+    np.cumsum(products, axis=1, out=prefix[:, 1:])
     n = width - SEGMENT + 1
-    return (prefix[:, SEGMENT : SEGMENT + n] - prefix[:, :n]) * inverse[:n]
+    keys = _SCRATCH.take("keys", (height, n))
+    np.subtract(prefix[:, SEGMENT : SEGMENT + n], prefix[:, :n], out=keys)
+    keys *= inverse[:n]
+    return keys
 
 
 def _move_for(old: np.ndarray, new: np.ndarray, changed: np.ndarray, area: Box, dy: int, dx: int) -> Move | None:
