@@ -7,9 +7,12 @@ already at the display's size is returned unscaled, so a 1:1 capture reaches the
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PIL import Image
 
-from common.drawing import Rgb
+if TYPE_CHECKING:  # only a type: the color stage imports this module at start, common.drawing takes ~9 ms
+    from common.drawing import Rgb
 
 FIT_MODES = ("fit", "fill", "stretch")
 # Where the picture sits in its bars (fit), or which part is kept (fill): (x, y) as a fraction of the slack.
