@@ -25,7 +25,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from common.config import Config, ConfigError, Display, Source, load
 from common.control import TOPIC, Showing, decode_showing
 from common.frame_header import FrameHeader, PixelFormat, frame_parts
-from common.stage import POLL_MS, StageContext, run_stage
+from common.stage import StageContext, run_stage
 
 if TYPE_CHECKING:
     import numpy as np
@@ -214,7 +214,7 @@ def run_source(kind: str, make_painter: Callable[[Source], Painter], argv: list[
         # A display's first picture that the pipeline did not take (at start its connections are
         # still being made) goes as soon as the pipeline can take it, instead of at the next tick.
         first: dict[str, tuple[Image.Image, int]] = {}
-        poller = zmq.Poller()
+        poller = ctx.poller()
         poller.register(control, zmq.POLLIN)
         while not ctx.stop.is_set():
             displays = wanted.now()
@@ -233,9 +233,9 @@ def run_source(kind: str, make_painter: Callable[[Source], Painter], argv: list[
                         first[display.name] = (picture, captured)
                 draw_seconds.observe(time.perf_counter() - started)
                 next_tick = max(next_tick + source.interval_s, time.monotonic())
-            timeout = max(0.0, next_tick - time.monotonic()) if displays else POLL_MS / 1000
+            timeout = int(max(0.0, next_tick - time.monotonic()) * 1000) + 1 if displays else None
             poller.register(sender.sock, zmq.POLLOUT if first else 0)
-            if control in dict(poller.poll(int(timeout * 1000) + 1)):
+            if control in dict(poller.poll(timeout)):
                 while control.poll(0):
                     try:
                         wanted.update(decode_showing(control.recv_multipart()))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import threading
 import time
@@ -40,6 +41,16 @@ class StageContext:
     stop: threading.Event
     log: logging.Logger
     args: argparse.Namespace
+    stop_fd: int  # readable once SIGTERM or SIGINT came: a poll that watches it needs no timeout to stop
+
+    def poller(self) -> zmq.Poller:
+        """A poller that also returns when the stage is told to stop, so an idle stage sleeps in it
+        without waking up to look (a wake-up of a Python stage costs ~0.1 ms of CPU)."""
+        import zmq
+
+        poller = zmq.Poller()
+        poller.register(self.stop_fd, zmq.POLLIN)
+        return poller
 
     def socket(self, kind: int, endpoint: str, *, bind: bool, hwm: int = 4) -> zmq.SyncSocket:
         """A socket that never blocks shutdown and queues at most `hwm` messages."""
@@ -119,8 +130,12 @@ def run_stage(
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    stop_fd, signalled_fd = os.pipe()
+    for fd in (stop_fd, signalled_fd):
+        os.set_blocking(fd, False)
+    signal.set_wakeup_fd(signalled_fd, warn_on_full_buffer=False)  # Python writes each signal there at once
     context = zmq.Context()
-    ctx = StageContext(name, config, registry, context, args.worker, stop, log, args)
+    ctx = StageContext(name, config, registry, context, args.worker, stop, log, args, stop_fd)
     log.info("started (metrics on %s:%s)", config.metrics_host, port + args.worker if port else "-")
     try:
         loop(ctx)

@@ -22,7 +22,7 @@ from common.config import ColorProfile, Display
 from common.fitting import REDUCING_GAP, RESAMPLE
 from common.frames import REASONS, FrameHeader, PixelFormat, SchemaError, decode_frame, encode_frame
 from common.rgb565 import LEVELS5, LEVELS6
-from common.stage import POLL_MS, StageContext, run_stage
+from common.stage import StageContext, run_stage
 
 # Ordered-dither thresholds by pixel position: a static picture dithers to the same pixels every frame,
 # so the damage encoder sees no change. 4x4 already splits a 5-bit step into steps finer than 8-bit input.
@@ -167,8 +167,10 @@ def loop(ctx: StageContext) -> None:
     frames = ctx.socket(zmq.PUSH, ctx.config.endpoints.frames, bind=False, hwm=2)
     ctx.wait_for_peer(frames, "encode_damage")  # then connect: gather_frames feeds only connected workers
     pictures = ctx.socket(zmq.PULL, ctx.config.endpoints.workers, bind=False, hwm=1)
+    poller = ctx.poller()
+    poller.register(pictures, zmq.POLLIN)
     while not ctx.stop.is_set():
-        if not pictures.poll(POLL_MS):
+        if pictures not in dict(poller.poll()):
             continue
         parts = pictures.recv_multipart(copy=False)
         metrics["in"].inc()

@@ -427,7 +427,7 @@ def loop(ctx: StageContext) -> None:
     packets = ctx.socket(zmq.PUSH, ctx.config.endpoints.packets, bind=False, hwm=1000)
     tap = ctx.socket(zmq.PUB, ctx.config.endpoints.tap, bind=True, hwm=64) if ctx.config.endpoints.tap else None
     control = ctx.socket(zmq.PUB, ctx.config.endpoints.control, bind=True, hwm=100)
-    poller = zmq.Poller()
+    poller = ctx.poller()
     poller.register(frames, zmq.POLLIN)
     poller.register(demands, zmq.POLLIN)
     published: dict[str, tuple[str, bool]] = {}

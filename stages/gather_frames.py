@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry, Counter
 
 from common.frame_header import FrameHeader, pack_header
 from common.frames import REASONS, SchemaError, decode_frame
-from common.stage import POLL_MS, StageContext, run_stage
+from common.stage import StageContext, run_stage
 
 
 @dataclass
@@ -82,8 +82,10 @@ def loop(ctx: StageContext) -> None:
     ctx.wait_for_peer(workers, "a color worker")  # meanwhile a source's picture stays with the source
     sources = ctx.socket(zmq.PULL, ctx.config.endpoints.sources, bind=True, hwm=8)
     numbers = PassedSeq()
+    poller = ctx.poller()
+    poller.register(sources, zmq.POLLIN)
     while not ctx.stop.is_set():
-        if not sources.poll(POLL_MS):
+        if sources not in dict(poller.poll()):
             continue
         parts = sources.recv_multipart(copy=False)
         metrics["in"].inc()

@@ -413,8 +413,7 @@ async def serve(ctx: StageContext) -> None:
     receive = asyncio.create_task(_receive_packets(packets, egress))
     # mDNS starts later and probes for about a second: the boards already here get frames meanwhile.
     advertising = asyncio.create_task(advertise_safely(ctx))
-    while not ctx.stop.is_set() and not (advertising.done() and advertising.exception() is not None):
-        await asyncio.sleep(0.2)
+    await until_stopped(ctx, advertising)
     receive.cancel()
     for server in servers:
         server.close()
@@ -425,6 +424,22 @@ async def serve(ctx: StageContext) -> None:
     elif (zeroconf := advertising.result()) is not None:  # raises what advertise_safely did not expect
         await zeroconf.async_close()
     await asyncio.sleep(0.2)
+
+
+async def until_stopped(ctx: StageContext, advertising: asyncio.Task) -> None:
+    """Until the stage is told to stop (its stop_fd turns readable: nothing wakes up to look), or
+    advertising failed in a way advertise_safely did not expect."""
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_reader(ctx.stop_fd, stopped.set)
+    waiting = asyncio.create_task(stopped.wait())
+    try:
+        await asyncio.wait({waiting, advertising}, return_when=asyncio.FIRST_COMPLETED)
+        if not advertising.done() or advertising.exception() is None:
+            await waiting
+    finally:
+        waiting.cancel()
+        loop.remove_reader(ctx.stop_fd)
 
 
 async def advertise_safely(ctx: StageContext) -> AsyncZeroconf | None:

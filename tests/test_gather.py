@@ -3,6 +3,7 @@ pictures while its one worker reads nothing."""
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 
@@ -81,6 +82,32 @@ def test_the_stage_drops_while_its_worker_is_busy_and_numbers_what_it_passes_on_
         assert dropped > 0 and len(passed) + dropped == sent
         assert [seq for seq, _ in passed] == list(range(1, len(passed) + 1))
         assert [value for _, value in passed] == sorted(value for _, value in passed)  # the pictures, in order
+    finally:
+        stage.stop()
+        context.destroy(linger=0)
+
+
+def test_an_idle_stage_told_to_stop_leaves_its_poll_and_exits(tmp_path: Path) -> None:
+    """Idle stages wait in a poll without a timeout (nothing wakes them to look for a stop); the
+    signal's byte on ctx.stop_fd ends that wait."""
+    ports = Ports()
+    config = write_config(tmp_path, ports, PATTERN_DISPLAY, "[sources.pattern]\n")
+    context = zmq.Context()
+    worker = context.socket(zmq.PULL)  # so gather passes its wait for a color worker into its loop
+    worker.setsockopt(zmq.LINGER, 0)
+    worker.connect(ports.endpoints["workers"])
+    stage = Daemon([sys.executable, "-m", "stages.gather_frames", "--config", str(config)], tmp_path / "log")
+    source = context.socket(zmq.PUSH)
+    source.setsockopt(zmq.LINGER, 0)
+    source.connect(ports.endpoints["sources"])
+    try:
+        wait_for(lambda: stage.http_ready(ports.metrics["gather_frames"], "/metrics"), 20, "gather_frames serving")
+        source.send_multipart(encode_frame(header(1, source="pattern"), np.zeros((240, 320, 3), np.uint8)))
+        assert worker.poll(10_000), "a picture through gather: it is in its loop"
+        worker.recv_multipart()
+        stage.process.send_signal(signal.SIGTERM)
+        assert stage.process.wait(timeout=5) == 0
+        assert "stopped" in stage.log.read_text()
     finally:
         stage.stop()
         context.destroy(linger=0)
