@@ -48,7 +48,7 @@ from common.reorder import Released, Reorder
 from common.stage import StageContext, run_stage
 
 HISTORY = 8
-PUBLISH_EVERY_S = 0.5
+PUBLISH_EVERY_S = 1.0  # the periodic "what is shown" (changes go at once): each look wakes every source
 REFRESH_AFTER_S = 0.25  # a frame sent partly as JPEG is redrawn exactly once it stood still this long
 REFRESH_POLL_MS = 50
 BLOCKS_SEEN = 4096  # digests of recent small blocks remembered: a block seen again is kept in a board's cache

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from PIL import Image
 
 from common.config import ColorProfile, Display
+from common.frames import FrameHeader, PixelFormat, decode_frame, encode_frame
 from common.rgb565 import LEVELS5, LEVELS6, expand_rgb565, pack_rgb565, snap_colour
-from stages.correct_color import ColorCorrector
+from stages.correct_color import ColorCorrector, NewestFrames, make_correctors
 
 
 def corrector(width: int, height: int, **profile: object) -> ColorCorrector:
@@ -210,3 +213,18 @@ def test_flat_snapped_colour_leaves_the_color_stage_as_one_value(dither: bool) -
 def test_snap_refuses_anything_but_three_8_bit_integers(colour: tuple) -> None:
     with pytest.raises(ValueError, match="three integers"):
         snap_colour(colour)
+
+
+def test_a_resent_picture_gets_its_frame_again_without_a_correction(monkeypatch: pytest.MonkeyPatch) -> None:
+    display = Display("main", 32, 24, "pattern", ColorProfile())
+    correctors = make_correctors((display,))
+    newest = NewestFrames()
+    first = FrameHeader("main", "pattern", 1, 7, 100, 32, 24, PixelFormat.RGB888)
+    picture = encode_frame(first, flat(24, 32, (200, 100, 50)))
+    frame = newest.frame(correctors, picture)
+    monkeypatch.setattr(ColorCorrector, "correct", lambda *_: pytest.fail("corrected a resend"))
+    assert newest.frame(correctors, picture) is frame  # the source resent it: the same header
+    monkeypatch.undo()
+    other = encode_frame(replace(first, seq=8), flat(24, 32, (0, 0, 0)))
+    header, values = decode_frame(newest.frame(correctors, other))  # a new picture is corrected
+    assert header.seq == 8 and (values == 0).all()
