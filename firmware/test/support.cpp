@@ -240,6 +240,21 @@ FeedResult feed_all(StreamParser& parser, const Bytes& bytes) {
   return r;
 }
 
+namespace {
+
+ParserConfig buffered_config(std::vector<uint8_t>& block, uint16_t max_body, uint16_t encodings) {
+  ParserConfig config;
+  config.encodings = encodings;
+  config.max_body = max_body;
+  config.block = BlockBuffer{block.data(), block.size()};
+  return config;
+}
+
+}  // namespace
+
+BufferedParser::BufferedParser(Display& display, uint16_t max_body, uint16_t encodings)
+    : block(max_body, 0xA5), parser(display, buffered_config(block, max_body, encodings)) {}
+
 Lz4Plain lz4_plain(const Bytes& payload, size_t size) {
   Lz4Plain r{"none", {}};
   Bytes& out = r.bytes;

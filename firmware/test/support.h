@@ -99,6 +99,14 @@ class TracingDisplay : public host::FramebufferDisplay {
 // (or stops consuming); the last call's result.
 FeedResult feed_all(StreamParser& parser, const Bytes& bytes);
 
+// A parser with a block buffer as a board gives it: max_body bytes exactly, not zeroed (0xA5: a byte
+// read before it is written shows as a wrong pixel).
+struct BufferedParser {
+  BufferedParser(Display& display, uint16_t max_body, uint16_t encodings);
+  std::vector<uint8_t> block;  // before the parser, which is given its address
+  StreamParser parser;
+};
+
 // LZ4 the plain way, a transcription of common/encodings.py decode_lz4 (independent of the core):
 // `error` is "none" or the first error's code; `bytes` what stream order produced before it
 // (a truncated run of literals included, as a streaming decoder has them).

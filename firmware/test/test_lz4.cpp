@@ -86,18 +86,9 @@ std::vector<Splitter> splitters() {
 }
 
 // A parser with a block buffer of max_body, as a board has it.
-struct Board {
+struct Board : BufferedParser {
   explicit Board(Display& display, uint16_t max_body = kMaxBody, uint16_t encodings = kLz4Mask)
-      : block(max_body, 0xA5), parser(display, config(max_body, encodings)) {}
-  ParserConfig config(uint16_t max_body, uint16_t encodings) {
-    ParserConfig c;
-    c.encodings = encodings;
-    c.max_body = max_body;
-    c.block = BlockBuffer{block.data(), block.size()};
-    return c;
-  }
-  std::vector<uint8_t> block;
-  StreamParser parser;
+      : BufferedParser(display, max_body, encodings) {}
 };
 
 struct Picture {
