@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
+import pytest
 import zmq
 
 from common.frames import FrameHeader, PixelFormat, decode_frame, encode_frame
@@ -50,11 +53,20 @@ def test_a_source_process_is_numbered_from_its_first_picture_and_sources_apart()
     assert numbers.passed(header(4, source="other", epoch=1)).seq == 4  # new to this stage: numbered as sent
 
 
-def test_the_stage_drops_while_its_worker_is_busy_and_numbers_what_it_passes_on_without_gaps(tmp_path: Path) -> None:
+class GatherRig(NamedTuple):
+    stage: Daemon
+    source: zmq.Socket  # a source's PUSH into gather
+    worker: zmq.Socket  # a color worker's PULL, RCVHWM 1: it takes nothing until the test reads
+    metrics: int
+
+
+@pytest.fixture
+def gather(tmp_path: Path) -> Iterator[GatherRig]:
+    """gather_frames on its own, one worker connected first (so it goes straight into its loop)."""
     ports = Ports()
     config = write_config(tmp_path, ports, PATTERN_DISPLAY, "[sources.pattern]\n")
     context = zmq.Context()
-    worker = context.socket(zmq.PULL)  # a worker that takes nothing until every picture was sent
+    worker = context.socket(zmq.PULL)
     worker.setsockopt(zmq.RCVHWM, 1)
     worker.setsockopt(zmq.LINGER, 0)
     worker.connect(ports.endpoints["workers"])
@@ -63,51 +75,42 @@ def test_the_stage_drops_while_its_worker_is_busy_and_numbers_what_it_passes_on_
     source.setsockopt(zmq.LINGER, 0)
     source.connect(ports.endpoints["sources"])
     metrics = ports.metrics["gather_frames"]
+    try:
+        wait_for(lambda: stage.http_ready(metrics, "/metrics"), 20, "gather_frames serving metrics")
+        yield GatherRig(stage, source, worker, metrics)
+    finally:
+        stage.stop()
+        context.destroy(linger=0)
+
+
+def test_the_stage_drops_while_its_worker_is_busy_and_numbers_what_it_passes_on_without_gaps(
+    gather: GatherRig,
+) -> None:
     sent = 60
 
     def count(name: str) -> float:
-        return metric_value(scrape(metrics), f"tftstream_gather_frames_{name}")
+        return metric_value(scrape(gather.metrics), f"tftstream_gather_frames_{name}")
 
-    try:
-        wait_for(lambda: stage.http_ready(metrics, "/metrics"), 20, "gather_frames serving metrics")
-        for seq in range(1, sent + 1):
-            pixels = np.full((240, 320, 3), seq % 256, np.uint8)
-            source.send_multipart(encode_frame(header(seq, source="pattern"), pixels))
-        wait_for(lambda: count("in_total") == sent, 20, "every picture received by gather")
-        passed = []
-        while worker.poll(1000):
-            got, pixels = decode_frame(worker.recv_multipart())
-            passed.append((got.seq, int(pixels[0, 0, 0])))
-        dropped = count('dropped_total{reason="workers_busy"}')
-        assert dropped > 0 and len(passed) + dropped == sent
-        assert [seq for seq, _ in passed] == list(range(1, len(passed) + 1))
-        assert [value for _, value in passed] == sorted(value for _, value in passed)  # the pictures, in order
-    finally:
-        stage.stop()
-        context.destroy(linger=0)
+    for seq in range(1, sent + 1):
+        pixels = np.full((240, 320, 3), seq % 256, np.uint8)
+        gather.source.send_multipart(encode_frame(header(seq, source="pattern"), pixels))
+    wait_for(lambda: count("in_total") == sent, 20, "every picture received by gather")
+    passed = []
+    while gather.worker.poll(1000):
+        got, pixels = decode_frame(gather.worker.recv_multipart())
+        passed.append((got.seq, int(pixels[0, 0, 0])))
+    dropped = count('dropped_total{reason="workers_busy"}')
+    assert dropped > 0 and len(passed) + dropped == sent
+    assert [seq for seq, _ in passed] == list(range(1, len(passed) + 1))
+    assert [value for _, value in passed] == sorted(value for _, value in passed)  # the pictures, in order
 
 
-def test_an_idle_stage_told_to_stop_leaves_its_poll_and_exits(tmp_path: Path) -> None:
+def test_an_idle_stage_told_to_stop_leaves_its_poll_and_exits(gather: GatherRig) -> None:
     """Idle stages wait in a poll without a timeout (nothing wakes them to look for a stop); the
     signal's byte on ctx.stop_fd ends that wait."""
-    ports = Ports()
-    config = write_config(tmp_path, ports, PATTERN_DISPLAY, "[sources.pattern]\n")
-    context = zmq.Context()
-    worker = context.socket(zmq.PULL)  # so gather passes its wait for a color worker into its loop
-    worker.setsockopt(zmq.LINGER, 0)
-    worker.connect(ports.endpoints["workers"])
-    stage = Daemon([sys.executable, "-m", "stages.gather_frames", "--config", str(config)], tmp_path / "log")
-    source = context.socket(zmq.PUSH)
-    source.setsockopt(zmq.LINGER, 0)
-    source.connect(ports.endpoints["sources"])
-    try:
-        wait_for(lambda: stage.http_ready(ports.metrics["gather_frames"], "/metrics"), 20, "gather_frames serving")
-        source.send_multipart(encode_frame(header(1, source="pattern"), np.zeros((240, 320, 3), np.uint8)))
-        assert worker.poll(10_000), "a picture through gather: it is in its loop"
-        worker.recv_multipart()
-        stage.process.send_signal(signal.SIGTERM)
-        assert stage.process.wait(timeout=5) == 0
-        assert "stopped" in stage.log.read_text()
-    finally:
-        stage.stop()
-        context.destroy(linger=0)
+    gather.source.send_multipart(encode_frame(header(1, source="pattern"), np.zeros((240, 320, 3), np.uint8)))
+    assert gather.worker.poll(10_000), "a picture through gather: it is in its loop"
+    gather.worker.recv_multipart()
+    gather.stage.process.send_signal(signal.SIGTERM)
+    assert gather.stage.process.wait(timeout=5) == 0
+    assert "stopped" in gather.stage.log.read_text()
