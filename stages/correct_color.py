@@ -150,7 +150,11 @@ def make_correctors(displays: tuple[Display, ...]) -> Correctors:
 
 def correct_frame(correctors: Correctors, parts: list) -> tuple[FrameHeader, np.ndarray]:
     """Validate one source frame and correct it for its display; SchemaError names what was wrong."""
-    header, rgb = decode_frame(parts)
+    return correct_picture(correctors, *decode_frame(parts))
+
+
+def correct_picture(correctors: Correctors, header: FrameHeader, rgb: np.ndarray) -> tuple[FrameHeader, np.ndarray]:
+    """A decoded source picture corrected for its display, and the header of the result."""
     corrector = correctors.get((header.display, header.source)) or correctors.get((header.display, None))
     if corrector is None:
         raise SchemaError("unknown_display", f"no display {header.display!r} in config")
@@ -169,13 +173,13 @@ class NewestFrames:
         self.frames: dict[tuple[str, str | None], tuple[FrameHeader, list]] = {}  # by corrector: bounded
 
     def frame(self, correctors: Correctors, parts: list) -> list:
-        header, _ = decode_frame(parts)
+        header, rgb = decode_frame(parts)
         region = (header.display, header.source)
         key = region if region in correctors else (header.display, None)
         known = self.frames.get(key)
         if known is not None and known[0] == header:
             return known[1]
-        corrected, values = correct_frame(correctors, parts)
+        corrected, values = correct_picture(correctors, header, rgb)
         frame = encode_frame(corrected, values)
         self.frames[key] = (header, frame)
         return frame
