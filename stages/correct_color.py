@@ -153,9 +153,15 @@ def correct_frame(correctors: Correctors, parts: list) -> tuple[FrameHeader, np.
     return correct_picture(correctors, *decode_frame(parts))
 
 
+def corrector_key(correctors: Correctors, header: FrameHeader) -> tuple[str, str | None]:
+    """Which corrector a picture is for: its region's, else its display's."""
+    region = (header.display, header.source)
+    return region if region in correctors else (header.display, None)
+
+
 def correct_picture(correctors: Correctors, header: FrameHeader, rgb: np.ndarray) -> tuple[FrameHeader, np.ndarray]:
     """A decoded source picture corrected for its display, and the header of the result."""
-    corrector = correctors.get((header.display, header.source)) or correctors.get((header.display, None))
+    corrector = correctors.get(corrector_key(correctors, header))
     if corrector is None:
         raise SchemaError("unknown_display", f"no display {header.display!r} in config")
     if header.pixel_format != PixelFormat.RGB888:
@@ -174,8 +180,7 @@ class NewestFrames:
 
     def frame(self, correctors: Correctors, parts: list) -> list:
         header, rgb = decode_frame(parts)
-        region = (header.display, header.source)
-        key = region if region in correctors else (header.display, None)
+        key = corrector_key(correctors, header)
         known = self.frames.get(key)
         if known is not None and known[0] == header:
             return known[1]
