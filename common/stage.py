@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 # virtual_displays shares this module's arguments and logging, not its sockets or metrics.
 
 EXIT_CONFIG = 2  # supervisord: exitcodes=0 lets a config error go FATAL after startretries
-POLL_MS = 200
 RECONNECT_MS = 20  # a refused connect on loopback costs microseconds
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -82,8 +81,11 @@ class StageContext:
         if sock.poll(0, zmq.POLLOUT):
             return True
         self.log.info("waiting for %s", peer)
+        poller = self.poller()
+        poller.register(sock, zmq.POLLOUT)
         while not self.stop.is_set() and (deadline is None or time.monotonic() < deadline):
-            if sock.poll(POLL_MS, zmq.POLLOUT):
+            timeout = None if deadline is None else max(1, int((deadline - time.monotonic()) * 1000))
+            if sock in dict(poller.poll(timeout)):
                 return True
         return False
 
