@@ -41,6 +41,7 @@ class Encoding(enum.IntEnum):
     JPEG = 4  # payload: a baseline JPEG of the w*h pixels (lossy; the server refreshes losslessly)
     CACHED = 5  # payload: an offset into the board's bitmap cache, where a KEEP put these w*h pixels
     RICE = 6  # payload: each pixel predicted from its neighbours, the residuals Rice-coded (photos, lossless)
+    RECOLOR = 7  # payload: a colour table and patches applied to the box as shown (common/recolor.py)
 
     @property
     def bit(self) -> int:

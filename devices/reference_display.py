@@ -22,6 +22,7 @@ from PIL import Image
 from common import protocol
 from common.encodings import decode
 from common.protocol import Accept, Encoding, ProtocolError, ServerMsg
+from common.recolor import decode_recolor
 from common.rgb565 import expand_rgb565
 
 log = logging.getLogger("reference_display")
@@ -159,6 +160,10 @@ class BoardStream:
             return
         if code == Encoding.CACHED:
             self.framebuffer[y : y + h, x : x + w] = self._cached(w, h, payload)
+            return
+        if code == Encoding.RECOLOR:
+            box = self.framebuffer[y : y + h, x : x + w]
+            box[:] = decode_recolor(payload, box, self.accepted.big_endian)
             return
         pixels = decode(Encoding(code), payload, w, h, self.accepted.big_endian)
         self.framebuffer[y : y + h, x : x + w] = pixels

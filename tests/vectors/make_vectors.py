@@ -325,6 +325,90 @@ WIDE_RICE_STREAMS = {
 # A board buffering 64 bytes: a 10x3 RICE RECT (9 + 60 bytes decoded) does not fit its block buffer.
 RICE_PAST_THE_BUFFER = accept(mask=67, max_body=64) + begin(1) + rice_rect(0, 0, WIDE[:3], [(2, 2, 2)])
 
+
+def leb128(value: int, length: int = 0) -> bytes:
+    """`value` in LEB128, padded with continuation bytes to `length` bytes if given (still valid)."""
+    out = bytearray()
+    while True:
+        out.append(value & 0x7F)
+        value >>= 7
+        if not value and len(out) >= length:
+            break
+        out[-1] |= 0x80
+    return bytes(out)
+
+
+def recolor_payload(pairs: list[tuple[int, int]], patches: list[bytes | tuple[int, int]], big: bool = True) -> bytes:
+    """A count, the (from, to) pairs and the patches ((skip, pixel), or bytes as they are)."""
+    pixel = ">H" if big else "<H"
+    body = struct.pack("<H", len(pairs)) + b"".join(struct.pack(pixel, a) + struct.pack(pixel, b) for a, b in pairs)
+    for patch in patches:
+        body += patch if isinstance(patch, bytes) else leb128(patch[0]) + struct.pack(pixel, patch[1])
+    return body
+
+
+def recolor(
+    x: int, y: int, w: int, h: int, pairs: list[tuple[int, int]], patches: list = (), big: bool = True
+) -> bytes:
+    return rect(x, y, w, h, 7, recolor_payload(pairs, list(patches), big))
+
+
+# Streams for a board that reads its panel and buffers a RECT (mask 135: RAW, RUNS, COPY, RECOLOR),
+# on a picture of few colours: RED RED GREEN GREEN / BLUE RED WHITE WHITE / GREEN GREEN BLUE BLUE.
+SCENE = [RED, RED, GREEN, GREEN, BLUE, RED, WHITE, WHITE, GREEN, GREEN, BLUE, BLUE]
+WITH_RECOLOR = accept(mask=135) + begin(1) + rect(0, 0, W, H, 0, be_pixels(*SCENE))
+RECOLOR_STREAMS = {
+    "recolor_table": WITH_RECOLOR + recolor(0, 0, W, H, [(BLUE, RED), (RED, WHITE)]) + end(1),
+    "recolor_unlisted_colours_stay": WITH_RECOLOR + recolor(0, 0, W, H, [(GREEN, 0), (0x1234, BLUE)]) + end(1),
+    "recolor_inside_a_box": WITH_RECOLOR + recolor(1, 1, 2, 2, [(GREEN, BLUE), (RED, GREEN)]) + end(1),
+    "recolor_patches_only": WITH_RECOLOR + recolor(0, 0, W, H, [], [(0, 0x1111), (0, 0x2222), (9, 0x3333)]) + end(1),
+    "recolor_patch_before_the_table": WITH_RECOLOR + recolor(0, 0, W, H, [(RED, BLUE)], [(5, GREEN)]) + end(1),
+    "recolor_patches_in_a_box": WITH_RECOLOR + recolor(1, 0, 3, 3, [(GREEN, RED)], [(2, 0x0001), (5, 0x0002)]) + end(1),
+    "recolor_skip_in_two_bytes": WITH_RECOLOR + recolor(0, 0, W, H, [], [leb128(3, 2) + be_pixels(0x4444)]) + end(1),
+    "recolor_skip_in_four_bytes": WITH_RECOLOR + recolor(0, 0, W, H, [], [leb128(11, 4) + be_pixels(0x5555)]) + end(1),
+    "recolor_nothing": WITH_RECOLOR + recolor(0, 0, W, H, []) + end(1),
+    "recolor_to_itself": WITH_RECOLOR + recolor(0, 0, W, H, [(RED, RED)]) + end(1),
+    "recolor_then_drawn_over": WITH_RECOLOR
+    + recolor(0, 0, W, H, [(RED, BLUE)])
+    + rect(0, 0, 1, 1, 0, be_pixels(WHITE))
+    + end(1),
+    "recolor_across_frames": WITH_RECOLOR
+    + end(1)
+    + begin(2)
+    + recolor(0, 0, W, H, [(BLUE, GREEN)])
+    + end(2)
+    + begin(3)
+    + recolor(0, 0, W, H, [(GREEN, WHITE)], [(11, RED)])
+    + end(3),
+    # 0x00FF < 0x0100 as numbers, though their little-endian bytes (FF 00, 00 01) sort the other way.
+    "recolor_little_endian_sorted_as_numbers": accept(flags=0, mask=135)
+    + begin(1)
+    + rect(0, 0, 2, 1, 0, struct.pack("<HH", 0x00FF, 0x0100))
+    + recolor(0, 0, 2, 1, [(0x00FF, RED), (0x0100, GREEN)], [(1, BLUE)], big=False)
+    + end(1),
+    "error_recolor_not_accepted": accept(mask=7) + begin(1) + recolor(0, 0, W, H, [(RED, BLUE)]),
+    "error_recolor_empty": WITH_RECOLOR + rect(0, 0, W, H, 7, b""),
+    "error_recolor_count_cut": WITH_RECOLOR + rect(0, 0, W, H, 7, b"\x01"),
+    "error_recolor_table_short": WITH_RECOLOR + rect(0, 0, W, H, 7, struct.pack("<H", 2) + be_pixels(RED, BLUE, GREEN)),
+    "error_recolor_unsorted": WITH_RECOLOR + recolor(0, 0, W, H, [(GREEN, RED), (RED, GREEN), (BLUE, WHITE)]),
+    "error_recolor_same_colour_twice": WITH_RECOLOR + recolor(0, 0, W, H, [(RED, GREEN), (RED, BLUE)]),
+    "error_recolor_unsorted_little_endian": accept(flags=0, mask=135)
+    + begin(1)
+    + recolor(0, 0, W, H, [(0x0100, RED), (0x00FF, GREEN)], big=False),
+    "error_recolor_patch_past_the_box": WITH_RECOLOR + recolor(0, 0, W, H, [], [(12, RED)]),
+    "error_recolor_later_patch_past_the_box": WITH_RECOLOR + recolor(1, 1, 2, 2, [], [(2, RED), (0, GREEN), (0, BLUE)]),
+    "error_recolor_skip_in_five_bytes": WITH_RECOLOR + recolor(0, 0, W, H, [], [leb128(0, 5) + be_pixels(RED)]),
+    "error_recolor_skip_cut": WITH_RECOLOR + recolor(0, 0, W, H, [(RED, BLUE)], [b"\x80"]),
+    "error_recolor_patch_without_pixel": WITH_RECOLOR + recolor(0, 0, W, H, [], [b"\x00"]),
+    "error_recolor_patch_pixel_cut": WITH_RECOLOR + recolor(0, 0, W, H, [], [(0, RED), b"\x00\xf8"]),
+    "error_recolor_unsorted_before_bad_patch": WITH_RECOLOR + recolor(0, 0, W, H, [(RED, 0), (GREEN, 0)], [(20, RED)]),
+    "error_recolor_keep_before": accept(mask=167) + begin(1) + keep(0) + recolor(0, 0, W, H, [(RED, BLUE)]),
+}
+# A board buffering 64 bytes: a RECOLOR body of 9 + 2 + 14 * 4 bytes does not fit.
+RECOLOR_PAST_THE_BUFFER = (
+    accept(mask=135, max_body=64) + begin(1) + recolor(0, 0, W, H, [(i, i + 1) for i in range(14)])
+)
+
 HELLOS = {
     "minimal": b"TFTS\x01" + struct.pack("<HHHH", 320, 240, 1, 64) + b"\x04main\x00\x00",
     "full": b"TFTS\x01" + struct.pack("<HHHH", 240, 240, 3, 16384) + b"\x04desk\x05fw1.0\x06secret",
@@ -395,7 +479,9 @@ def main() -> None:
             device_vector(n, s, encodings=107, max_body=1024, size=(WIDE_W, WIDE_H))
             for n, s in WIDE_RICE_STREAMS.items()
         ]
-        + [device_vector("error_rice_past_the_block_buffer", RICE_PAST_THE_BUFFER, 67, 64, (WIDE_W, WIDE_H))],
+        + [device_vector("error_rice_past_the_block_buffer", RICE_PAST_THE_BUFFER, 67, 64, (WIDE_W, WIDE_H))]
+        + [device_vector(n, s, encodings=167) for n, s in RECOLOR_STREAMS.items()]
+        + [device_vector("error_recolor_past_the_block_buffer", RECOLOR_PAST_THE_BUFFER, 135, 64)],
         "hello.json": [hello_vector(n, b) for n, b in HELLOS.items()],
     }
     for filename, vectors in files.items():
