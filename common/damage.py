@@ -21,10 +21,12 @@ MAX_SPLIT = 8  # a sparse box is split into at most this many strips
 
 
 class Update(NamedTuple):
-    """What takes a board from one picture to another: an optional move, then the damage boxes."""
+    """What takes a board from one picture to another: an optional move, then the damage boxes;
+    and what the board shows exactly before the boxes are drawn (None: not known everywhere)."""
 
     move: Move | None
     boxes: list[Box]
+    shown: np.ndarray | None = None
 
     @property
     def raw_bytes(self) -> int:
@@ -34,8 +36,9 @@ class Update(NamedTuple):
 
 
 def plan_update(old: np.ndarray, new: np.ndarray, can_copy: bool, redraw: tuple[Box, ...] = ()) -> Update:
-    """The damage from old to new, plus the `redraw` boxes; for a board that can COPY, first a move
-    if it leaves less damage."""
+    """The damage from old to new, plus the `redraw` boxes (which the board shows only approximately);
+    for a board that can COPY, first a move if it leaves less damage."""
+    shown = None if redraw else old
     changed = old != new
     for box in redraw:
         changed[box.y : box.y + box.h, box.x : box.x + box.w] = True
@@ -44,8 +47,8 @@ def plan_update(old: np.ndarray, new: np.ndarray, can_copy: bool, redraw: tuple[
         moved = move.apply(old)
         changed_after = moved != new
         if changed_after.sum() < changed.sum():
-            return Update(move, _damage_boxes(changed_after, new))
-    return Update(None, _damage_boxes(changed, new))
+            return Update(move, _damage_boxes(changed_after, new), None if redraw else moved)
+    return Update(None, _damage_boxes(changed, new), shown)
 
 
 def find_damage(old: np.ndarray, new: np.ndarray) -> list[Box]:
@@ -161,19 +164,17 @@ class CostModel:
         return RECT_OVERHEAD + min(2 * w * h, 3 * (starts + h - first_column))
 
 
-def _union(a: Box, b: Box) -> Box:
-    x0, y0 = min(a.x, b.x), min(a.y, b.y)
-    return Box(x0, y0, max(a.x + a.w, b.x + b.w) - x0, max(a.y + a.h, b.y + b.h) - y0)
+def union(boxes: list[Box]) -> Box:
+    """The smallest box holding all of them."""
+    x0, y0 = min(b.x for b in boxes), min(b.y for b in boxes)
+    return Box(x0, y0, max(b.x + b.w for b in boxes) - x0, max(b.y + b.h for b in boxes) - y0)
 
 
 def merge_boxes(boxes: list[Box], pixels: np.ndarray, reach: int = 8) -> list[Box]:
     """Merge neighbours (in reading order) whenever their union encodes to fewer bytes."""
     if len(boxes) < 2:
         return boxes
-    area = boxes[0]
-    for box in boxes[1:]:
-        area = _union(area, box)
-    cost_of = CostModel(pixels, area)
+    cost_of = CostModel(pixels, union(boxes))
     merged: list[tuple[int, int, int, int, int]] = []  # corners and cost
     for box in sorted(boxes, key=lambda b: (b.y, b.x)):
         x0, y0, x1, y1 = box.x, box.y, box.x + box.w, box.y + box.h

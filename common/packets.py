@@ -15,13 +15,15 @@ import numpy as np
 
 from common import protocol
 from common.bitmap_cache import KEEP_MAX_PIXELS, CacheState, digest
-from common.damage import Update, split_to_fit
+from common.damage import Update, split_to_fit, union
 from common.encodings import encode_best, encode_jpeg
 from common.messages import Demand
 from common.motion import Box
+from common.recolor import encode_recolor
 
 LOSSY_WORTH = 0.25  # JPEG is tried on a box whose lossless bytes exceed this share of RAW (photo-like)
 LOSSY_MIN_PIXELS = 1024  # smaller boxes stay lossless: JPEG's tables alone are ~600 bytes
+RECOLOR_MIN_BYTES = 512  # RECOLOR is tried on updates that take more (a dimmed or re-themed picture)
 
 
 class Block(NamedTuple):
@@ -68,6 +70,7 @@ def packetize(pixels: np.ndarray, update: Update, demand: Demand, big_endian: bo
         source = update.move.source
         move = protocol.copy_rect(update.move.x, update.move.y, source.w, source.h, source.x, source.y)
         blocks.append(Block(move, Box(update.move.x, update.move.y, source.w, source.h), None))
+    drawn: list[Block] = []
     for box in update.boxes:
         lossless = []
         for block in split_to_fit(box, demand.max_body):
@@ -79,12 +82,28 @@ def packetize(pixels: np.ndarray, update: Update, demand: Demand, big_endian: bo
         photo = box.w * box.h >= LOSSY_MIN_PIXELS and size > LOSSY_WORTH * 2 * box.w * box.h
         jpeg = jpeg_messages(pixels, box, quality, demand.max_body) if photo and quality else None
         if jpeg is not None and 2 * sum(map(len, jpeg)) < size:
-            blocks += [Block(message, box, None) for message in jpeg]
+            drawn += [Block(message, box, None) for message in jpeg]
             lossy.append(box)
         else:
-            blocks += lossless
+            drawn += lossless
+    recolored = recolor_block(pixels, update, demand, big_endian, sum(len(b.message) for b in drawn))
+    if recolored is not None:
+        drawn, lossy = [recolored], []
+    blocks += drawn
     payload = b"".join(b.message for b in blocks)
     return Packet(payload, len(blocks), lossy, tuple(blocks) if cacheable else ())
+
+
+def recolor_block(pixels: np.ndarray, update: Update, demand: Demand, big_endian: bool, drawn: int) -> Block | None:
+    """One RECOLOR RECT over all of the update's boxes, if it takes fewer than the `drawn` bytes of
+    their blocks: when the board takes RECOLOR, what it shows is known exactly, and the RECT fits."""
+    if update.shown is None or protocol.Encoding.RECOLOR not in demand.encodings or drawn <= RECOLOR_MIN_BYTES:
+        return None
+    box = union(update.boxes)
+    area = np.s_[box.y : box.y + box.h, box.x : box.x + box.w]
+    limit = min(drawn, demand.max_body) - protocol.RECT_HEADER.size
+    payload = encode_recolor(update.shown[area], pixels[area], big_endian, limit)
+    return Block(protocol.rect(*box, protocol.Encoding.RECOLOR, payload), box, None) if payload else None
 
 
 def jpeg_messages(pixels: np.ndarray, box: Box, quality: int, max_body: int) -> list[bytes] | None:

@@ -9,6 +9,7 @@ it shows there (never after a lossy JPEG).
 from __future__ import annotations
 
 import struct
+from typing import NamedTuple
 
 import numpy as np
 
@@ -16,6 +17,8 @@ from common.protocol import ProtocolError
 
 COUNT = struct.Struct("<H")
 MAX_SKIP_BYTES = 4
+SAMPLE_EVERY = 4  # a change is first judged on every 4th row
+MAX_PAYLOAD = 0xFFFF - 9  # a RECT's body is at most 64 KB, its header included
 COLOURS = 1 << 16
 
 
@@ -23,23 +26,52 @@ def _dtype(big_endian: bool) -> np.dtype:
     return np.dtype(">u2" if big_endian else "<u2")
 
 
-def recolor_table(shown: np.ndarray, pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The (from, to) pairs, `from` ascending: each colour of `shown` goes to the colour most of its
-    changed pixels turn into, if more of them turn into it than stay as they were."""
+class Table(NamedTuple):
+    old: np.ndarray  # `from` colours, ascending
+    new: np.ndarray
+    wrong: int  # pixels the table leaves or makes wrong: each a patch
+
+
+def recolor_table(shown: np.ndarray, pixels: np.ndarray, limit: int = MAX_PAYLOAD) -> Table | None:
+    """Each colour of `shown` goes to the colour most of its changed pixels turn into, if more of
+    them turn into it than stay as they were; None as soon as the payload is sure (or, from a
+    sample of the changes, likely) to reach `limit`: a dashboard's updates are rarely a recolouring."""
+    if not _likely_fits(shown[::SAMPLE_EVERY], pixels[::SAMPLE_EVERY], limit / SAMPLE_EVERY):
+        return None
     changed = shown != pixels
     if not changed.any():
-        return np.empty(0, np.uint16), np.empty(0, np.uint16)
-    pairs, counts = np.unique((shown[changed].astype(np.uint32) << 16) | pixels[changed], return_counts=True)
-    old = pairs >> 16
-    # Per old colour, its most frequent new colour: sort by colour, then by count, largest first.
-    order = np.lexsort((-counts, old))
-    old, pairs, counts = old[order], pairs[order], counts[order]
-    first = np.flatnonzero(np.concatenate(([True], old[1:] != old[:-1])))
-    old, new, turned = old[first], pairs[first] & 0xFFFF, counts[first]
-    everywhere = np.bincount(shown.reshape(-1), minlength=COLOURS)[old]
-    changed_of = np.bincount(shown[changed], minlength=COLOURS)[old]
-    worth = turned > everywhere - changed_of  # more pixels turn into `new` than stay as they are
-    return old[worth].astype(np.uint16), new[worth].astype(np.uint16)
+        return Table(np.empty(0, np.uint16), np.empty(0, np.uint16), 0)
+    top, turned, changed_of = _top_pairs(_keys(shown, pixels, changed))
+    if COUNT.size + 3 * int(changed_of.sum() - turned.sum()) >= limit:  # patches even if every colour maps
+        return None
+    old, new = (top >> 16).astype(np.uint16), (top & 0xFFFF).astype(np.uint16)
+    stay = np.bincount(shown.reshape(-1), minlength=COLOURS)[old] - changed_of
+    worth = turned > stay  # more pixels turn into `new` than stay as they are
+    wrong = int(changed_of.sum() - turned[worth].sum() + stay[worth].sum())
+    return Table(old[worth], new[worth], wrong)
+
+
+def _likely_fits(shown: np.ndarray, pixels: np.ndarray, limit: float) -> bool:
+    """On a sample of rows: whether the patches, even if every colour mapped, would likely stay
+    under the limit (with a margin of 2: the sample may be unlucky)."""
+    changed = shown != pixels
+    if changed.sum() < 64:
+        return True
+    _, turned, changed_of = _top_pairs(_keys(shown, pixels, changed))
+    return COUNT.size + 3 * int(changed_of.sum() - turned.sum()) < 2 * limit
+
+
+def _keys(shown: np.ndarray, pixels: np.ndarray, changed: np.ndarray) -> np.ndarray:
+    return (shown[changed].astype(np.uint32) << 16) | pixels[changed]
+
+
+def _top_pairs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each old colour among the (old << 16 | new) keys, ascending: its most frequent key, how
+    many pixels that is, and how many of the colour's pixels changed in all."""
+    pairs, counts = np.unique(keys, return_counts=True)
+    firsts = np.flatnonzero(np.diff(pairs >> 16, prepend=-1))  # pairs are sorted: by old colour first
+    best = np.maximum.reduceat((counts.astype(np.int64) << 32) | pairs, firsts)  # largest (count, pair)
+    return best & 0xFFFFFFFF, best >> 32, np.add.reduceat(counts, firsts)
 
 
 def apply_table(shown: np.ndarray, old: np.ndarray, new: np.ndarray) -> np.ndarray:
@@ -48,13 +80,17 @@ def apply_table(shown: np.ndarray, old: np.ndarray, new: np.ndarray) -> np.ndarr
     return lookup[shown]
 
 
-def encode_recolor(shown: np.ndarray, pixels: np.ndarray, big_endian: bool) -> bytes:
-    """The RECOLOR payload that turns `shown` into `pixels` (same shape)."""
-    old, new = recolor_table(shown, pixels)
-    table = np.empty((old.size, 2), _dtype(big_endian))
-    table[:, 0], table[:, 1] = old, new
-    wrong = np.flatnonzero(apply_table(shown, old, new).reshape(-1) != pixels.reshape(-1))
-    return COUNT.pack(old.size) + table.tobytes() + _patches(wrong, pixels.reshape(-1)[wrong], big_endian)
+def encode_recolor(shown: np.ndarray, pixels: np.ndarray, big_endian: bool, limit: int = MAX_PAYLOAD) -> bytes | None:
+    """The RECOLOR payload that turns `shown` into `pixels` (same shape); None if it would take
+    `limit` bytes or more, found before the patches are built (each takes at least 3)."""
+    table = recolor_table(shown, pixels, limit)
+    if table is None or COUNT.size + 4 * table.old.size + 3 * table.wrong >= limit:
+        return None
+    old, new = table.old, table.new
+    pairs = np.empty((old.size, 2), _dtype(big_endian))
+    pairs[:, 0], pairs[:, 1] = old, new
+    patched = np.flatnonzero(apply_table(shown, old, new).reshape(-1) != pixels.reshape(-1))
+    return COUNT.pack(old.size) + pairs.tobytes() + _patches(patched, pixels.reshape(-1)[patched], big_endian)
 
 
 def _patches(positions: np.ndarray, values: np.ndarray, big_endian: bool) -> bytes:

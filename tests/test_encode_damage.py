@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry
 
 from common import protocol
 from common.config import load
-from common.damage import Update, _union, find_damage, merge_boxes, plan_update, split_to_fit
+from common.damage import Update, find_damage, merge_boxes, plan_update, split_to_fit, union
 from common.frames import FrameHeader, PixelFormat, encode_frame
 from common.messages import Demand, PacketHeader, decode_packet, encode_demand
 from common.motion import Box
@@ -266,7 +266,7 @@ def test_a_dragged_window_is_copied_from_where_it_was() -> None:
     move = plan_update(old, new, can_copy=True).move
     assert move is not None and (move.source.x - move.x, move.source.y - move.y) == (-6, -4)
     destination = Box(move.x, move.y, move.source.w, move.source.h)
-    assert _union(destination, Box(46, 34, 160, 120)) == destination  # the whole window moves
+    assert union([destination, Box(46, 34, 160, 120)]) == destination  # the whole window moves
     copied, shown = update_bytes(old, new, protocol.ALL_ENCODINGS)
     np.testing.assert_array_equal(shown, new)
     pixels_only, shown = update_bytes(old, new, NO_COPY)
@@ -302,6 +302,63 @@ def test_any_motion_with_noise_ends_exact_on_a_board_that_copies(max_body: int) 
         payload, *_ = packetize(new, plan_update(old, new, can_copy=True), demand, False)
         assert board.feed(protocol.frame_begin(2) + payload + protocol.frame_end(2)) == [2]
         np.testing.assert_array_equal(board.framebuffer, new, err_msg=f"seed {seed}, moved by {dy},{dx}")
+
+
+# --- recolouring (RECOLOR) --------------------------------------------------------------------------
+
+NO_RECOLOR = protocol.ALL_ENCODINGS - {Encoding.RECOLOR}
+
+
+def dashboard(seed: int) -> np.ndarray:
+    """A few flat colours in bars and blocks, as a dashboard is drawn, in RGB888."""
+    rng = np.random.default_rng(seed)
+    palette = rng.integers(0, 256, (6, 3))
+    rows = rng.integers(0, 6, (SCREEN_H // 8, SCREEN_W // 4))
+    return palette[np.repeat(np.repeat(rows, 8, axis=0), 4, axis=1)].astype(np.uint8)
+
+
+def dimmed(rgb: np.ndarray, step: int) -> np.ndarray:
+    return pack_rgb565((rgb.astype(np.uint16) * (64 - step) // 64).astype(np.uint8))
+
+
+@pytest.mark.parametrize("big_endian", [True, False], ids=["big", "little"])
+def test_a_dimmed_dashboard_is_one_recolor_and_ends_exact(big_endian: bool) -> None:
+    rgb = dashboard(5)
+    demand = Demand("b", 0, "main", None, protocol.ALL_ENCODINGS, 4096)
+    old = dimmed(rgb, 0)
+    full, *_ = packetize(old, Update(None, [Box(0, 0, SCREEN_W, SCREEN_H)]), demand, big_endian)
+    board = board_showing(full, SCREEN_W, SCREEN_H, protocol.ALL_ENCODINGS, 4096, big_endian)
+    for step in range(1, 12):
+        new = dimmed(rgb, step)
+        payload, count, *_ = packetize(new, plan_update(old, new, can_copy=True), demand, big_endian)
+        assert [code for *_, code in rect_headers(payload)] == [Encoding.RECOLOR]
+        assert len(payload) < 3 + 9 + 2 + 6 * 4  # six colours: at most six pairs, no patch
+        assert board.feed(protocol.frame_begin(step + 1) + payload + protocol.frame_end(step + 1)) == [step + 1]
+        np.testing.assert_array_equal(board.framebuffer, new, err_msg=f"step {step}")
+        old = new
+
+
+def test_a_board_without_recolor_or_that_shows_jpeg_gets_pixels() -> None:
+    old, new = dimmed(dashboard(6), 0), dimmed(dashboard(6), 8)
+    without = Demand("b", 0, "main", None, NO_RECOLOR, 4096)
+    payload, *_ = packetize(new, plan_update(old, new, can_copy=True), without, True)
+    assert Encoding.RECOLOR not in {code for *_, code in rect_headers(payload)}
+    approximate = plan_update(old, new, can_copy=False, redraw=(Box(0, 0, 16, 16),))
+    assert approximate.shown is None  # the board shows part of the picture only approximately
+    with_recolor = Demand("b", 0, "main", None, protocol.ALL_ENCODINGS, 4096)
+    payload, *_ = packetize(new, approximate, with_recolor, True)
+    assert Encoding.RECOLOR not in {code for *_, code in rect_headers(payload)}
+
+
+def test_random_changes_never_go_as_recolor_that_costs_more() -> None:
+    for seed in range(20):
+        old = flat_and_noisy(SCREEN_H, SCREEN_W)
+        new = sparse_change(np.random.default_rng(seed), old)
+        demand = Demand("b", 0, "main", None, protocol.ALL_ENCODINGS, 4096)
+        update = plan_update(old, new, can_copy=True)
+        recolored, *_ = packetize(new, update, demand, True)
+        plain, *_ = packetize(new, update, Demand("b", 0, "main", None, NO_RECOLOR, 4096), True)
+        assert len(recolored) <= len(plain)
 
 
 # --- DamageEncoder -------------------------------------------------------------------------------

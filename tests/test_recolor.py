@@ -21,17 +21,19 @@ def test_any_change_round_trips_exactly(seed, big_endian):
     scattered = rng.random(shown.shape) < 0.05 * seed  # and pixels that change on their own: patches
     pixels[scattered] = rng.integers(0, 1 << 16, int(scattered.sum()), dtype=np.uint16)
     payload = encode_recolor(shown, pixels, big_endian)
+    assert payload is not None
     assert np.array_equal(decode_recolor(payload, shown, big_endian), pixels)
 
 
 def test_a_colour_maps_where_most_of_its_pixels_go():
     shown = np.array([[1, 1, 1, 2, 2, 2, 3]], np.uint16)
     pixels = np.array([[9, 9, 8, 2, 2, 7, 3]], np.uint16)
-    old, new = recolor_table(shown, pixels)
-    assert (old.tolist(), new.tolist()) == ([1], [9])  # 2 mostly stays, 3 does not change
+    table = recolor_table(shown, pixels)
+    assert table is not None
+    assert (table.old.tolist(), table.new.tolist(), table.wrong) == ([1], [9], 2)  # 2 mostly stays, 3 stays
     # The table, then patches: position 2 (skip 2) to 8, position 5 (skip 2) to 7.
-    table, patches = b"\x00\x01\x00\x09", b"\x02\x00\x08\x02\x00\x07"
-    assert encode_recolor(shown, pixels, True) == struct.pack("<H", 1) + table + patches
+    pairs, patches = b"\x00\x01\x00\x09", b"\x02\x00\x08\x02\x00\x07"
+    assert encode_recolor(shown, pixels, True) == struct.pack("<H", 1) + pairs + patches
 
 
 def test_long_skips_take_several_bytes():
@@ -39,6 +41,7 @@ def test_long_skips_take_several_bytes():
     pixels = shown.copy()
     pixels.reshape(-1)[[200, 200 + 20_001, 89_999]] = [5, 6, 7]
     payload = encode_recolor(shown, pixels, True)
+    assert payload is not None
     # No table; skip 200 in 2 bytes, 20000 in 3, 69797 in 3.
     assert payload == (
         b"\x00\x00" + b"\xc8\x01\x00\x05" + b"\xa0\x9c\x01\x00\x06" + bytes([0xA5, 0xA1, 0x04]) + b"\x00\x07"
@@ -49,6 +52,13 @@ def test_long_skips_take_several_bytes():
 def test_nothing_changed_is_two_bytes():
     shown = np.full((4, 4), 7, np.uint16)
     assert encode_recolor(shown, shown.copy(), False) == b"\x00\x00"
+
+
+def test_a_payload_over_the_limit_is_not_built():
+    shown = np.zeros((1, 8), np.uint16)
+    pixels = np.arange(8, dtype=np.uint16).reshape(1, 8)  # 7 patches: 2 + 7 * 3 bytes
+    assert encode_recolor(shown, pixels, True, limit=23) is None
+    assert len(encode_recolor(shown, pixels, True, limit=24) or b"") == 23
 
 
 def test_errors_say_where():
