@@ -3,9 +3,10 @@
 `python3 firmware/scripts/cross_check.py [--tool build/firmware/replay_stream] [--random 3000] [--seed 1]`
 
 Streams: every shared vector with each byte flipped (three ways), and random sessions encoded by
-common/encodings.py (random sizes, byte orders, RAW/RUNS/LZ4/RICE, keepalives, KEEP and CACHED) and
-JPEG, some of them cut or with a byte changed (replay_stream gives the core a block buffer of
-max_body and a bitmap cache, so it offers LZ4, RICE, JPEG and CACHED). The JPEGs are Pillow's,
+common/encodings.py (random sizes, byte orders, RAW/RUNS/LZ4/RICE, keepalives, KEEP and CACHED),
+RECOLOR (common/recolor.py, from a guess of what the panel shows) and JPEG, some of them cut or
+with a byte changed (replay_stream gives the core a block buffer of max_body, a bitmap cache and
+a panel it reads back, so it offers LZ4, RICE, JPEG, CACHED, COPY and RECOLOR). The JPEGs are Pillow's,
 4:4:4 or grey, which libjpeg (the reference's decoder) and the core decode to the same pixels;
 the server's 4:2:0 differs slightly by design (libjpeg smooths chroma).
 Rules, from the documented difference between a streaming and a buffering parser:
@@ -44,10 +45,12 @@ from PIL import Image  # noqa: E402
 from common import protocol  # noqa: E402
 from common.encodings import encode_best, encode_lz4, encode_raw, encode_rice  # noqa: E402
 from common.protocol import Encoding, ProtocolError  # noqa: E402
+from common.recolor import encode_recolor  # noqa: E402
 from common.rgb565 import expand_rgb565  # noqa: E402
 from devices.reference_display import BoardStream  # noqa: E402
 
 JPEG_MASKS = [17, 19, 27]  # RAW (+ RUNS, + LZ4) + JPEG
+RECOLOR_MASKS = [135, 171]  # RAW, RUNS + COPY or LZ4 and CACHED, + RECOLOR
 
 
 class Case(NamedTuple):
@@ -122,7 +125,7 @@ def cache_offset(rng: random.Random, pixels: int) -> int:
 def random_session(rng: random.Random) -> Case:
     width, height = rng.randint(1, 24), rng.randint(1, 16)
     max_body = rng.choice([64, 100, 256, 1000, 0xFFFF])
-    masks = [1, 3, 9, 11, 35, 43, 67, 107, *JPEG_MASKS]
+    masks = [1, 3, 9, 11, 35, 43, 67, 107, *JPEG_MASKS, *RECOLOR_MASKS]
     mask = rng.choice(masks)
     big = rng.random() < 0.5
     chosen = protocol.mask_to_encodings(mask if rng.random() < 0.8 else rng.choice(masks))
@@ -150,6 +153,12 @@ def random_session(rng: random.Random) -> Case:
                 jpeg = jpeg_444_or_grey(pixels, rng)
                 if 9 + len(jpeg) <= accepted_body:  # a server sends JPEG only where it fits a body
                     encoding, payload = Encoding.JPEG, jpeg
+            if Encoding.RECOLOR in chosen and rng.random() < 0.4:
+                # Valid whatever the panel shows: a table and patches from a guess of what it shows.
+                guess = np.array([[rng.choice(colours) for _ in range(w)] for _ in range(h)], np.uint16)
+                recolor = encode_recolor(guess, pixels, big, accepted_body - 9 + 1)
+                if recolor is not None:
+                    encoding, payload = Encoding.RECOLOR, recolor
             if 9 + len(payload) > 0xFFFF:
                 continue
             if Encoding.CACHED in chosen and rng.random() < 0.4:  # mostly inside the cache, sometimes past it
