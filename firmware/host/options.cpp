@@ -10,13 +10,13 @@ namespace tft::host {
 
 const char* const kUsage =
     "usage: virtual_device [--host 127.0.0.1] [--port 7878] [--display main] [--size 320x240]\n"
-    "                      [--token T] [--max-body 16384] [--encodings raw,runs,copy,lz4,jpeg,cached,rice]\n"
+    "                      [--token T] [--max-body 16384] [--encodings raw,runs,copy,lz4,jpeg,cached,rice,recolor]\n"
     "                      [--png PATH] [--png-every-ms 500] [--spi-mhz 0] [--rx-buffer BYTES]\n"
     "                      [--exit-after-frames 0]\n"
     "A board of protocol v1 on this machine: connects to the egress, keeps a framebuffer, saves it\n"
     "as PNG (every --png-every-ms, on SIGUSR1, at exit). --encodings: what it offers (default all;\n"
-    "copy = a panel that reads back; lz4, jpeg, rice = a block buffer of --max-body bytes; cached = a 32 KB\n"
-    "bitmap cache). --spi-mhz models\n"
+    "copy = a panel that reads back; lz4, jpeg, rice = a block buffer of --max-body bytes; recolor = both;\n"
+    "cached = a 32 KB bitmap cache). --spi-mhz models\n"
     "the panel's bus (0 = instant): a pixel written costs 16 bits / clock; a COPY also reads its\n"
     "source first, 24 bits per pixel (RAMRD returns 3 bytes) at min(clock, 20 MHz), as panels\n"
     "read slower than they write.\n"
@@ -66,6 +66,8 @@ bool parse_encodings(const char* text, uint16_t& mask) {
       mask |= kMaskCached;
     } else if (name == "rice") {
       mask |= kMaskRice;
+    } else if (name == "recolor") {
+      mask |= kMaskRecolor;
     } else {
       return false;
     }
@@ -109,7 +111,7 @@ bool known_option(const std::string& name) {
 
 const char* expectation(const std::string& name) {
   if (name == "--size") return "WIDTHxHEIGHT";
-  if (name == "--encodings") return "a list of raw,runs,copy,lz4,jpeg,cached,rice";
+  if (name == "--encodings") return "a list of raw,runs,copy,lz4,jpeg,cached,rice,recolor";
   if (name == "--spi-mhz") return "a clock in MHz, 0..1000 (0 = instant)";
   if (name == "--port") return "a port 1..65535";
   if (name == "--host") return "a host name or address";

@@ -281,9 +281,9 @@ void setup() {
   BOARD_LOG_I("boot", "tftstream %s, display %s %ux%u, max body %u (TCP window %u)", board::kVersion, g_settings.display,
         g_display.width(), g_display.height(), announced_max_body(), static_cast<unsigned>(kTcpWindow));
   if (board::kPanelReadback && !g_display.can_read()) {
-    BOARD_LOG_W("boot", "panel read-back failed its check (MISO wired? TFT_MISO?): COPY not offered");
+    BOARD_LOG_W("boot", "panel read-back failed its check (MISO wired? TFT_MISO?): COPY, RECOLOR not offered");
   } else if (g_display.can_read()) {
-    BOARD_LOG_I("boot", "panel read-back works: COPY offered");
+    BOARD_LOG_I("boot", "panel read-back works: COPY, RECOLOR offered");
   }
   if (!stored) BOARD_LOG_I("boot", "no settings stored yet");
   BOARD_LOG_I("boot", "serial console ready: type help");

@@ -49,12 +49,12 @@ TEST_CASE("the command line sets every option") {
   CHECK(o.encodings == 1);
 }
 
-TEST_CASE("the virtual device offers every encoding by default, COPY, LZ4, JPEG, CACHED and RICE included; --encodings picks") {
+TEST_CASE("the virtual device offers every encoding by default, COPY, LZ4, JPEG, CACHED, RICE and RECOLOR included; --encodings picks") {
   DeviceOptions o;
   std::string error;
   REQUIRE(parse({}, o, error));
   CHECK(o.encodings == tft::kMaskImplemented);
-  CHECK(o.encodings == 127);
+  CHECK(o.encodings == 255);
   REQUIRE(parse({"--encodings", "raw,copy"}, o, error));
   CHECK(o.encodings == (tft::kMaskRaw | tft::kMaskCopy));
   REQUIRE(parse({"--encodings", "raw,runs,copy"}, o, error));
@@ -67,7 +67,11 @@ TEST_CASE("the virtual device offers every encoding by default, COPY, LZ4, JPEG,
   CHECK(o.encodings == (tft::kMaskRaw | tft::kMaskJpeg));
   REQUIRE(parse({"--encodings", "raw,runs,copy,lz4,jpeg,cached,rice"}, o, error));
   CHECK(o.encodings == 127);
-  CHECK(std::string(kUsage).find("--encodings raw,runs,copy,lz4,jpeg,cached,rice") != std::string::npos);
+  REQUIRE(parse({"--encodings", "raw,copy,recolor"}, o, error));
+  CHECK(o.encodings == (tft::kMaskRaw | tft::kMaskCopy | tft::kMaskRecolor));
+  REQUIRE(parse({"--encodings", "raw,runs,copy,lz4,jpeg,cached,rice,recolor"}, o, error));
+  CHECK(o.encodings == 255);
+  CHECK(std::string(kUsage).find("--encodings raw,runs,copy,lz4,jpeg,cached,rice,recolor") != std::string::npos);
 }
 
 TEST_CASE("the framebuffer reads back what it shows, in either byte order, and counts it") {
@@ -101,7 +105,7 @@ TEST_CASE("a bad option is named with what was expected and what was given") {
   CHECK_FALSE(parse({"--encodings", "runs"}, o, error));
   CHECK(error == "--encodings: expected a list including raw");
   CHECK_FALSE(parse({"--encodings", "raw,png"}, o, error));
-  CHECK(error == "--encodings: expected a list of raw,runs,copy,lz4,jpeg,cached,rice, got 'raw,png'");
+  CHECK(error == "--encodings: expected a list of raw,runs,copy,lz4,jpeg,cached,rice,recolor, got 'raw,png'");
   CHECK_FALSE(parse({"--max-body", "63"}, o, error));
   CHECK_FALSE(parse({"--port", "0"}, o, error));
   CHECK_FALSE(parse({"--bogus", "1"}, o, error));

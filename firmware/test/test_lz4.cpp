@@ -414,7 +414,7 @@ TEST_CASE("a board with a block buffer says LZ4 in its HELLO and draws LZ4 RECTs
     REQUIRE(net.outbox.size() > 13);
     CHECK(read_u16le(net.outbox.data() + 12) ==
           (with_buffer ? kMaskImplemented & ~kMaskCached
-                       : kMaskImplemented & ~(kMaskLz4 | kMaskJpeg | kMaskRice | kMaskCached)));
+                       : kMaskImplemented & ~(kMaskLz4 | kMaskJpeg | kMaskRice | kMaskRecolor | kMaskCached)));
     net.server_sends(cat({accept_msg(1, kLz4Mask, 1024), begin_msg(5),
                           rect_msg(0, 0, 20, 10, kEncodingLz4, seq({0xF8, 0x00}, 2, 398)), end_msg(5)}));
     connection.poll(1000);

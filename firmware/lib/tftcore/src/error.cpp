@@ -37,6 +37,9 @@ const char* to_str(Error error) {
     case Error::rice_overflow: return "rice_overflow";
     case Error::rice_truncated: return "rice_truncated";
     case Error::rice_trailing: return "rice_trailing";
+    case Error::recolor_truncated: return "recolor_truncated";
+    case Error::recolor_unsorted: return "recolor_unsorted";
+    case Error::recolor_overflow: return "recolor_overflow";
     case Error::bad_name: return "bad_name";
     case Error::bad_size: return "bad_size";
   }

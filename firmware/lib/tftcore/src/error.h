@@ -42,6 +42,9 @@ enum class Error : uint8_t {
   rice_overflow,        // a RICE code longer than its channel's values can need
   rice_truncated,       // a RICE payload that ends inside a header or a code
   rice_trailing,        // bytes after a RICE payload's last code
+  recolor_truncated,    // a RECOLOR payload shorter than its count and table, or that ends inside a patch
+  recolor_unsorted,     // a RECOLOR table `from` not above the one before
+  recolor_overflow,     // a RECOLOR skip of more than 4 bytes, or a patch at or past w*h
   // The board's own HELLO fields (the server's parse_hello codes).
   bad_name,
   bad_size,

@@ -33,6 +33,7 @@ constexpr uint8_t kEncodingLz4 = 3;   // LZ4 block sequences; needs a buffer of 
 constexpr uint8_t kEncodingJpeg = 4;  // a baseline JPEG of the RECT (lossy); the same buffer holds it whole
 constexpr uint8_t kEncodingCached = 5;  // pixels a KEEP put in the board's bitmap cache; needs that cache
 constexpr uint8_t kEncodingRice = 6;    // predicted, Rice-coded pixels (photos); decodes into the block buffer
+constexpr uint8_t kEncodingRecolor = 7;  // the box as shown, colours mapped by a table; reads back, block buffer
 constexpr uint16_t kMaskRaw = 1u << kEncodingRaw;
 constexpr uint16_t kMaskRuns = 1u << kEncodingRuns;
 constexpr uint16_t kMaskCopy = 1u << kEncodingCopy;
@@ -40,8 +41,10 @@ constexpr uint16_t kMaskLz4 = 1u << kEncodingLz4;
 constexpr uint16_t kMaskJpeg = 1u << kEncodingJpeg;
 constexpr uint16_t kMaskCached = 1u << kEncodingCached;
 constexpr uint16_t kMaskRice = 1u << kEncodingRice;
+constexpr uint16_t kMaskRecolor = 1u << kEncodingRecolor;
 // What this core decodes.
-constexpr uint16_t kMaskImplemented = kMaskRaw | kMaskRuns | kMaskCopy | kMaskLz4 | kMaskJpeg | kMaskCached | kMaskRice;
+constexpr uint16_t kMaskImplemented =
+    kMaskRaw | kMaskRuns | kMaskCopy | kMaskLz4 | kMaskJpeg | kMaskCached | kMaskRice | kMaskRecolor;
 
 constexpr uint8_t kFlagBigEndian = 0x01;
 

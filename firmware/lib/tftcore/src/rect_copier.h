@@ -44,6 +44,10 @@ class RectCopier {
   // display and the display must be able to read (the parser checked both).
   void copy(const Window& to, uint16_t from_x, uint16_t from_y);
 
+  // The strip, lent to RECOLOR (RecolorDecoder): both run whole inside one feed() call, never
+  // together, so one 512-byte buffer serves both.
+  uint8_t* strip() { return strip_; }
+
  private:
   void move_piece(const Window& from, uint32_t to_x, uint32_t to_y);
 

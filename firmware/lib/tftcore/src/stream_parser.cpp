@@ -43,13 +43,15 @@ StreamParser::StreamParser(Display& display, const ParserConfig& config)
       raw_(writer_),
       runs_(writer_),
       copier_(display),
+      recolor_(display, copier_.strip(), RectCopier::kStripPixels),
       lz4_(writer_, config.block),
       rice_(writer_, config.block) {
-  // Never agree to an encoding this core cannot decode, nor to COPY on a display it cannot read,
-  // nor to LZ4 or JPEG without a buffer for a whole RECT.
+  // Never agree to an encoding this core cannot decode, nor to COPY or RECOLOR on a display it
+  // cannot read, nor to LZ4, RICE, JPEG or RECOLOR without a buffer for a whole RECT.
   config_.encodings = encodings_for(display, config_.encodings & kMaskImplemented, config_.block, config_.max_body,
                                     config_.cache);
   copier_.set_piece_limit(config.copy_piece_pixels);
+  recolor_.set_piece_limit(config.copy_piece_pixels);
 }
 
 void StreamParser::reset() {
@@ -92,9 +94,10 @@ size_t StreamParser::step(const uint8_t* data, size_t size, Event& event) {
     case Phase::runs_payload: return take_streamed(runs_, data, size, event);
     case Phase::copy_payload: return take_copy(data, size, event);
     case Phase::lz4_payload: return take_streamed(lz4_, data, size, event);
-    case Phase::jpeg_payload: return take_jpeg(data, size, event);
+    case Phase::jpeg_payload: return take_collected(data, size, event);
     case Phase::cached_payload: return take_cached(data, size, event);
     case Phase::rice_payload: return take_streamed(rice_, data, size, event);
+    case Phase::recolor_payload: return take_collected(data, size, event);
     case Phase::stopped: break;
   }
   return 0;
@@ -280,6 +283,11 @@ Event StreamParser::begin_rect() {
     phase_ = Phase::jpeg_payload;
     return payload == 0 ? finish_jpeg() : Event::none;
   }
+  if (encoding == kEncodingRecolor) {
+    // Collected whole like JPEG (same bound, same buffer), judged once it is all in.
+    phase_ = Phase::recolor_payload;
+    return payload == 0 ? finish_recolor() : Event::none;
+  }
   const PixelOrder order = accept_.big_endian ? PixelOrder::big_endian : PixelOrder::little_endian;
   writer_.begin(rect, order, keep);
   if (encoding == kEncodingRaw) {
@@ -339,12 +347,13 @@ Event StreamParser::finish_streamed(Decoder& decoder) {
   return error != Error::none ? fail(error) : finish_rect();
 }
 
-size_t StreamParser::take_jpeg(const uint8_t* data, size_t size, Event& event) {
+// JPEG and RECOLOR payloads: into the block buffer as they arrive, used once the last byte is in.
+size_t StreamParser::take_collected(const uint8_t* data, size_t size, Event& event) {
   const size_t n = min_size(size, body_left_);
   const size_t at = static_cast<size_t>(body_len_ - kRectHeader - body_left_);
   __builtin_memcpy(config_.block.data + at, data, n);
   body_left_ = static_cast<uint16_t>(body_left_ - n);
-  if (body_left_ == 0) event = finish_jpeg();
+  if (body_left_ == 0) event = phase_ == Phase::jpeg_payload ? finish_jpeg() : finish_recolor();
   return n;
 }
 
@@ -357,6 +366,18 @@ Event StreamParser::finish_jpeg() {
   jpeg_error_ = jpeg_.decode(config_.block.data, body_len_ - kRectHeader, rect.w, rect.h, order, sink);
   if (jpeg_error_ == JpegError::none) return finish_rect();
   return fail(jpeg_error_ == JpegError::size_mismatch ? Error::jpeg_size_mismatch : Error::jpeg_malformed);
+}
+
+// The whole payload is checked before a pixel changes; then the box is recolored in this feed()
+// call, as a COPY is moved.
+Event StreamParser::finish_recolor() {
+  const Window rect = rect_window();
+  const size_t size = body_len_ - kRectHeader;
+  const PixelOrder order = accept_.big_endian ? PixelOrder::big_endian : PixelOrder::little_endian;
+  const Error error = RecolorDecoder::check(config_.block.data, size, static_cast<uint32_t>(rect.w) * rect.h, order);
+  if (error != Error::none) return fail(error);
+  recolor_.apply(rect, config_.block.data, size, order);
+  return finish_rect();
 }
 
 size_t StreamParser::take_copy(const uint8_t* data, size_t size, Event& event) {

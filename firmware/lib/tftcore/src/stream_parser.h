@@ -10,7 +10,9 @@
 // board's block buffer (matches reach back anywhere in the RECT) and is drawn from there as it
 // decodes. A JPEG RECT is collected whole in the same buffer and decoded and drawn (16x16 MCU
 // windows) inside the feed() call that brings its last byte: ~6 M instructions for 320x240, some
-// 40-60 ms on an ESP32-C3, while Wi-Fi and lwIP go on receiving in their own task.
+// 40-60 ms on an ESP32-C3, while Wi-Fi and lwIP go on receiving in their own task. A RECOLOR RECT
+// is collected the same way, checked whole, then its box is read back, mapped and written back
+// through COPY's strip in that same feed() call.
 //
 // One difference is inherent to streaming: an error the reference finds only once a whole body is
 // buffered (RUNS that overflow or stop short, LZ4 sequences that overflow, point before the RECT
@@ -29,6 +31,7 @@
 #include "lz4_decoder.h"
 #include "protocol.h"
 #include "rect_copier.h"
+#include "recolor_decoder.h"
 #include "rect_writer.h"
 #include "rice_decoder.h"
 
@@ -37,24 +40,26 @@ namespace tft {
 struct ParserConfig {
   uint16_t encodings = kMaskImplemented;  // the mask the board offered in HELLO
   uint16_t max_body = 0xFFFF;             // the largest body the board offered in HELLO
-  uint32_t copy_piece_pixels = RectCopier::kStripPixels;  // see RectCopier::set_piece_limit
-  // LZ4's and JPEG's: the board's storage, at least max_body bytes (else neither); outlives the parser.
+  // COPY's and RECOLOR's pieces (they share the strip): see RectCopier::set_piece_limit.
+  uint32_t copy_piece_pixels = RectCopier::kStripPixels;
+  // LZ4's, RICE's, JPEG's and RECOLOR's: the board's storage, at least max_body bytes (else none of
+  // them); outlives the parser.
   BlockBuffer block{};
   // The bitmap cache KEEP fills and CACHED draws from: 2 * kCachePixels bytes (else no CACHED), kept
   // across frames for the server, which alone decides what goes where; outlives the parser.
   BlockBuffer cache{};
 };
 
-// What a board may offer on `display`: `mask` without COPY when the display cannot read back,
-// without LZ4, RICE and JPEG unless `block` holds `max_body` bytes (an LZ4 or RICE RECT decodes to
-// at most max_body - 9 bytes, a JPEG RECT carries at most that many). The board's HELLO and the parser
-// both apply it, so the server never gets to choose them then. Without a `cache` of 2 * kCachePixels
-// bytes, no CACHED.
+// What a board may offer on `display`: `mask` without COPY and RECOLOR when the display cannot read
+// back, without LZ4, RICE, JPEG and RECOLOR unless `block` holds `max_body` bytes (an LZ4 or RICE
+// RECT decodes to at most max_body - 9 bytes, a JPEG or RECOLOR RECT carries at most that many). The
+// board's HELLO and the parser both apply it, so the server never gets to choose them then. Without
+// a `cache` of 2 * kCachePixels bytes, no CACHED.
 inline uint16_t encodings_for(const Display& display, uint16_t mask, const BlockBuffer& block = BlockBuffer{},
                               uint16_t max_body = 0, const BlockBuffer& cache = BlockBuffer{}) {
-  if (!display.can_read()) mask = static_cast<uint16_t>(mask & ~kMaskCopy);
+  if (!display.can_read()) mask = static_cast<uint16_t>(mask & ~(kMaskCopy | kMaskRecolor));
   if (block.data == nullptr || block.size < max_body) {
-    mask = static_cast<uint16_t>(mask & ~(kMaskLz4 | kMaskJpeg | kMaskRice));
+    mask = static_cast<uint16_t>(mask & ~(kMaskLz4 | kMaskJpeg | kMaskRice | kMaskRecolor));
   }
   if (cache.data == nullptr || cache.size < 2 * kCachePixels) mask = static_cast<uint16_t>(mask & ~kMaskCached);
   return mask;
@@ -109,7 +114,7 @@ class StreamParser {
  private:
   enum class Phase : uint8_t {
     header, fixed_body, reject_body, rect_header, raw_payload, runs_payload, copy_payload, lz4_payload,
-    jpeg_payload, cached_payload, rice_payload, stopped
+    jpeg_payload, cached_payload, rice_payload, recolor_payload, stopped
   };
 
   size_t step(const uint8_t* data, size_t size, Event& event);
@@ -123,7 +128,7 @@ class StreamParser {
   size_t take_streamed(Decoder& decoder, const uint8_t* data, size_t size, Event& event);
   template <class Decoder>
   Event finish_streamed(Decoder& decoder);
-  size_t take_jpeg(const uint8_t* data, size_t size, Event& event);
+  size_t take_collected(const uint8_t* data, size_t size, Event& event);
   size_t take_cached(const uint8_t* data, size_t size, Event& event);
 
   Error check_header() const;
@@ -135,6 +140,7 @@ class StreamParser {
   Event begin_rect();
   Event finish_copy();
   Event finish_jpeg();
+  Event finish_recolor();
   Event finish_cached();
   Event finish_rect();
   Event finish_message(Event event);
@@ -147,6 +153,7 @@ class StreamParser {
   RawDecoder raw_;
   RunsDecoder runs_;
   RectCopier copier_;
+  RecolorDecoder recolor_;  // borrows copier_'s strip
   Lz4Decoder lz4_;
   RiceDecoder rice_;
   // 5.3 KB (tables, one MCU): here rather than on a stack, in the parser a board keeps static.

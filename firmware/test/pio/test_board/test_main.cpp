@@ -11,6 +11,7 @@
 #include "../../../lib/tftcore/src/error.cpp"
 #include "../../../lib/tftcore/src/jpeg_decoder.cpp"
 #include "../../../lib/tftcore/src/lz4_decoder.cpp"
+#include "../../../lib/tftcore/src/recolor_decoder.cpp"
 #include "../../../lib/tftcore/src/rect_copier.cpp"
 #include "../../../lib/tftcore/src/rect_writer.cpp"
 #include "../../../lib/tftcore/src/rice_decoder.cpp"
