@@ -8,6 +8,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <map>
 #include <optional>
 
 #include "jpeg_decoder.h"
@@ -99,6 +100,34 @@ std::vector<uint16_t> rice_pixels(const uint8_t* data, size_t size, size_t w, si
   return pixels;
 }
 
+// A valid RECOLOR payload applied the plain way to `box` (the RECT's pixels as shown, row-major):
+// a std::map for the table, then each patch at its counted-out position.
+std::vector<uint16_t> recolor_pixels(const uint8_t* data, size_t size, std::vector<uint16_t> box, bool big) {
+  REQUIRE(size >= 2);
+  const size_t count = data[0] | data[1] << 8;
+  REQUIRE(size >= 2 + 4 * count);
+  std::map<uint16_t, uint16_t> table;
+  for (size_t i = 0; i < count; ++i) table[pixel_at(data + 2 + 4 * i, big)] = pixel_at(data + 4 + 4 * i, big);
+  for (uint16_t& px : box) {
+    if (table.count(px)) px = table[px];
+  }
+  size_t pos = 2 + 4 * count, at = 0;
+  while (pos < size) {
+    size_t skip = 0;
+    for (int shift = 0;; shift += 7) {
+      REQUIRE(pos < size);
+      skip |= static_cast<size_t>(data[pos] & 0x7F) << shift;
+      if ((data[pos++] & 0x80) == 0) break;
+    }
+    at += skip;
+    REQUIRE(at < box.size());
+    REQUIRE(pos + 2 <= size);
+    box[at++] = pixel_at(data + pos, big);
+    pos += 2;
+  }
+  return box;
+}
+
 // The bitmap cache (CACHED) and a KEEP waiting for its RECT.
 struct Cache {
   std::vector<uint16_t> pixels = std::vector<uint16_t>(kCachePixels, 0);
@@ -121,6 +150,9 @@ void apply_rect(const DeviceVector& v, const uint8_t* body, size_t len, bool big
     pixels = jpeg_pixels(body + 9, len - 9, w, h, big);
   } else if (body[8] == 6) {
     pixels = rice_pixels(body + 9, len - 9, w, h);
+  } else if (body[8] == 7) {  // RECOLOR: the box as shown, then mapped and patched
+    for (size_t i = 0; i < w * h; ++i) pixels.push_back(fb[(y + i / w) * v.width + x + i % w]);
+    pixels = recolor_pixels(body + 9, len - 9, pixels, big);
   } else if (body[8] == 5) {
     REQUIRE(len == 11);
     const size_t offset = body[9] | body[10] << 8;

@@ -117,6 +117,24 @@ TEST_CASE("the JPEG vectors are there, offered by a board with a block buffer") 
   CHECK(errors >= 5);
 }
 
+TEST_CASE("the RECOLOR vectors are there, offered by a board that reads back and has a block buffer") {
+  size_t recolor = 0, errors = 0;
+  std::set<std::string> codes;
+  for (const auto& v : device_vectors()) {
+    if (v.name.find("recolor_") == std::string::npos) continue;
+    CAPTURE(v.name);
+    CHECK((v.encodings & (kMaskRaw | kMaskCopy | kMaskRecolor)) == (kMaskRaw | kMaskCopy | kMaskRecolor));
+    ++recolor;
+    errors += v.error.has_value();
+    if (v.error) codes.insert(*v.error);
+  }
+  CHECK(recolor >= 20);
+  CHECK(errors >= 10);
+  for (const char* code : {"recolor_truncated", "recolor_unsorted", "recolor_overflow", "keep_bad_encoding"}) {
+    CHECK_MESSAGE(codes.count(code) == 1, code);
+  }
+}
+
 TEST_CASE("every Python error code of the vectors has the same name in the Error enum") {
   std::set<std::string> names;
   for (int e = static_cast<int>(Error::none); e <= static_cast<int>(Error::bad_size); ++e) {
@@ -132,7 +150,7 @@ TEST_CASE("every Python error code of the vectors has the same name in the Error
                            "rect_out_of_bounds", "unknown_encoding", "raw_size_mismatch", "runs_partial",
                            "runs_overflow", "runs_short", "copy_size_mismatch", "copy_out_of_bounds", "lz4_overflow",
                            "lz4_bad_offset", "lz4_truncated", "lz4_short", "jpeg_size_mismatch",
-                           "jpeg_malformed"}) {
+                           "jpeg_malformed", "recolor_truncated", "recolor_unsorted", "recolor_overflow"}) {
     CHECK_MESSAGE(names.count(code) == 1, code);
   }
 }
