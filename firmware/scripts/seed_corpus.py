@@ -1,11 +1,12 @@
 """Write the fuzzer's seed corpus from the shared vectors: `python3 firmware/scripts/seed_corpus.py`.
 
 Each seed is fuzz_stream's 6-byte setup (the vectors' 4x3 display, their max_body, the vector's
-encodings: CACHED, RUNS, COPY, LZ4, JPEG and RICE are bits 0, 1, 2, 4, 5 and 7 of the setup byte;
-pieces of 7 bytes)
+encodings: CACHED, RUNS, COPY, LZ4, JPEG and RICE are bits 0, 1, 2, 4, 5 and 7 of the setup byte,
+RECOLOR shares COPY's bit 2; pieces of 7 bytes)
 followed by a vector's stream, named after the vector. One more seed is a real 4:2:0 picture
 (firmware/test/jpeg/q50_420_17x33.jpg: partial MCUs at its right and bottom edges) as a JPEG RECT
-at (3, 5) of a 24x40 display, in pieces of 13 bytes.
+at (3, 5) of a 24x40 display, in pieces of 13 bytes; another a RECOLOR RECT (a table, patches, a
+2-byte skip) over a 29x21 box of a 32x24 display drawn with RUNS, in strips of 13 pixels.
 """
 
 import json
@@ -16,27 +17,38 @@ ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "firmware" / "test" / "fuzz_corpus"
 sys.path.insert(0, str(ROOT))
 
-from common import protocol  # noqa: E402
-from common.protocol import Encoding  # noqa: E402
+import numpy as np  # noqa: E402
 
-# The fuzzer always offers RAW.
+from common import protocol  # noqa: E402
+from common.encodings import encode_runs  # noqa: E402
+from common.protocol import Encoding  # noqa: E402
+from common.recolor import encode_recolor  # noqa: E402
+
+# The fuzzer always offers RAW; COPY and RECOLOR (both read the panel back) share a bit.
 SETUP_BIT = {
     Encoding.CACHED: 0x01,
     Encoding.RUNS: 0x02,
     Encoding.COPY: 0x04,
+    Encoding.RECOLOR: 0x04,
     Encoding.LZ4: 0x10,
     Encoding.JPEG: 0x20,
     Encoding.RICE: 0x80,
 }
+COPY_PIECES = [0, 1, 2, 3, 5, 8, 13, 40]  # fuzz_stream's COPY (and RECOLOR) strip sizes, bits 5-7 of `pieces`
 
 
 def offer(mask: int) -> int:
     """fuzz_stream's setup bits for an encoding mask."""
-    return sum(bit for encoding, bit in SETUP_BIT.items() if mask & encoding.bit)
+    bits = 0
+    for encoding, bit in SETUP_BIT.items():
+        if mask & encoding.bit:
+            bits |= bit
+    return bits
 
 
-def setup(width: int, height: int, max_body: int, mask: int, piece: int) -> bytes:
-    return bytes([width - 1, height - 1, max_body & 0xFF, max_body >> 8, offer(mask), piece - 1])
+def setup(width: int, height: int, max_body: int, mask: int, piece: int, strip: int = 0) -> bytes:
+    pieces = COPY_PIECES.index(strip) << 5 | (piece - 1)
+    return bytes([width - 1, height - 1, max_body & 0xFF, max_body >> 8, offer(mask), pieces])
 
 
 def jpeg_seed() -> bytes:
@@ -51,6 +63,30 @@ def jpeg_seed() -> bytes:
     return setup(24, 40, 2048, protocol.encodings_to_mask(chosen), 13) + stream
 
 
+def recolor_seed() -> bytes:
+    """Diagonal stripes of four colours drawn with RUNS, then a theme change of most of it: three
+    colours in the table, one left, and patches at the box's first and last pixels, two adjacent
+    ones and skips of 2 bytes."""
+    chosen = frozenset({Encoding.RAW, Encoding.RUNS, Encoding.COPY, Encoding.RECOLOR})
+    rows, cols = np.mgrid[0:24, 0:32]
+    stripe = (rows + cols) // 5 % 4
+    shown = np.array([0x0000, 0xFFFF, 0xF800, 0x001F], np.uint16)[stripe]
+    themed = np.array([0x18E3, 0xE71C, 0x7800, 0x001F], np.uint16)[stripe]
+    box = (slice(2, 23), slice(3, 32))  # 29x21: 609 pixels
+    patched = themed[box].copy()
+    patched.reshape(-1)[[0, 7, 8, 208, 608]] = 0x07E0
+    stream = (
+        protocol.accept(protocol.Accept(False, chosen, 2048, 1000, 4000))
+        + protocol.frame_begin(1)
+        + protocol.rect(0, 0, 32, 24, Encoding.RUNS, encode_runs(shown, False))
+        + protocol.frame_end(1)
+        + protocol.frame_begin(2)
+        + protocol.rect(3, 2, 29, 21, Encoding.RECOLOR, encode_recolor(shown[box], patched, False))
+        + protocol.frame_end(2)
+    )
+    return setup(32, 24, 2048, protocol.encodings_to_mask(chosen), 11, strip=13) + stream
+
+
 def main() -> None:
     CORPUS.mkdir(parents=True, exist_ok=True)
     vectors = json.loads((ROOT / "tests" / "vectors" / "device_stream.json").read_text())
@@ -58,7 +94,8 @@ def main() -> None:
         seed = setup(v["width"], v["height"], v["max_body"], v["encodings"], 7) + bytes.fromhex(v["hex"])
         (CORPUS / f"vector_{v['name']}").write_bytes(seed)
     (CORPUS / "jpeg_420_17x33").write_bytes(jpeg_seed())
-    print(f"wrote {len(vectors) + 1} seeds to {CORPUS}")
+    (CORPUS / "recolor_29x21").write_bytes(recolor_seed())
+    print(f"wrote {len(vectors) + 2} seeds to {CORPUS}")
 
 
 if __name__ == "__main__":
