@@ -21,7 +21,7 @@ namespace tft {
 
 class RecolorDecoder {
  public:
-  // `strip`: 2 * strip_pixels bytes, lent by the parser (RectCopier's), at least 1 pixel.
+  // `strip`: 2 * strip_pixels bytes at an even address, lent by the parser (RectCopier's), at least 1 pixel.
   RecolorDecoder(Display& display, uint8_t* strip, uint32_t strip_pixels)
       : display_(display), strip_(strip), strip_pixels_(strip_pixels) {}
 
@@ -53,6 +53,7 @@ class RecolorDecoder {
   uint32_t patch_at_ = 0;             // the pending patch's box position (kNoPatch: none left)
   uint16_t patch_pixel_ = 0;
   // One-entry memo of the last lookup: flat areas repeat one colour, so most pixels skip the search.
+  // Both as the strip holds them (big-endian bytes, copied into a uint16_t as they lie).
   uint16_t memo_in_ = 0;
   uint16_t memo_out_ = 0;
 };

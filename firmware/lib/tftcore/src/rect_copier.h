@@ -53,7 +53,8 @@ class RectCopier {
 
   Display& display_;
   uint32_t limit_ = kStripPixels;
-  uint8_t strip_[2 * kStripPixels] = {};  // pixels big-endian, as read and as pushed back
+  // Pixels big-endian, as read and as pushed back; 2-aligned for RECOLOR's whole-pixel loads.
+  alignas(4) uint8_t strip_[2 * kStripPixels] = {};
 };
 
 }  // namespace tft
