@@ -29,6 +29,14 @@ Skip read_skip(const uint8_t*& p, const uint8_t* end, uint32_t& skip) {
   return Skip::too_long;
 }
 
+// `pixel` as the strip holds it: its big-endian bytes, copied into a uint16_t as they lie (the memo's form).
+uint16_t as_in_strip(uint16_t pixel) {
+  const uint8_t bytes[2] = {static_cast<uint8_t>(pixel >> 8), static_cast<uint8_t>(pixel)};
+  uint16_t raw;
+  __builtin_memcpy(&raw, bytes, 2);
+  return raw;
+}
+
 uint32_t min_u32(uint32_t a, uint32_t b) { return a < b ? a : b; }
 
 }  // namespace
@@ -68,11 +76,8 @@ void RecolorDecoder::apply(const Window& box, const uint8_t* payload, size_t siz
   end_ = payload + size;
   if (count_ == 0 && patch_ == end_) return;  // nothing maps, nothing patched: spare the panel a read
   next_patch(0);
-  memo_in_ = 0;  // pixel 0x0000, whichever the byte order
-  memo_out_ = 0;
-  const uint16_t zero = lookup(0);
-  const uint8_t bytes[2] = {static_cast<uint8_t>(zero >> 8), static_cast<uint8_t>(zero)};
-  __builtin_memcpy(&memo_out_, bytes, 2);
+  memo_in_ = as_in_strip(0);
+  memo_out_ = as_in_strip(lookup(0));
   // Row-major pieces, so each covers consecutive box positions: bands of whole rows when a row
   // fits the strip, else one row in chunks. Nothing is written before it is read (same box).
   const bool row_fits = box.w <= limit_;
@@ -122,9 +127,7 @@ void RecolorDecoder::map_pixels(uint8_t* p, uint32_t count) {
     __builtin_memcpy(&raw, p, 2);
     if (raw != in) {
       in = raw;
-      const uint16_t mapped = lookup(static_cast<uint16_t>(p[0] << 8 | p[1]));  // the strip is big-endian
-      const uint8_t bytes[2] = {static_cast<uint8_t>(mapped >> 8), static_cast<uint8_t>(mapped)};
-      __builtin_memcpy(&out, bytes, 2);
+      out = as_in_strip(lookup(static_cast<uint16_t>(p[0] << 8 | p[1])));  // the strip is big-endian
     }
     __builtin_memcpy(p, &out, 2);
   }
