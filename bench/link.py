@@ -54,6 +54,7 @@ PATTERN_DISPLAY = '[[displays]]\nname = "main"\nwidth = 320\nheight = 240\nsourc
 SPI_MHZ = 40.0
 WARM_UP_S = 3.0
 MANY = 16
+NO_RECOLOR = "raw,runs,copy,lz4,jpeg,cached,rice"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,7 @@ class Case:
     drawn_ms: list[float] = field(default_factory=list)  # capture -> frame drawn, per frame
     ack_ms: tuple[float | None, float | None] = (None, None)  # p50, p95 from the egress histogram
     panel_s: float | None = None  # mean SPI time of a frame's damage at SPI_MHZ
+    encodings: str = ""  # what the devices offer ("": all)
     cpu_pct: float = 0.0  # pipeline processes, % of one core
     offered_fps: float = 0.0
 
@@ -166,7 +168,8 @@ def run_case(
     pipe, ports, feeder, tap = rig
     feeder.play(workload)
     devices = [
-        Device(host, ports.board, namespace, SPI_MHZ, case.rx_buffer, case.max_body) for _ in range(case.devices)
+        Device(host, ports.board, namespace, SPI_MHZ, case.rx_buffer, case.max_body, encodings=case.encodings)
+        for _ in range(case.devices)
     ]
     try:
         wait_for(lambda: all(d.frames for d in devices), 30, f"{case.label}: every device's first frame")
@@ -230,6 +233,9 @@ def inside(args: argparse.Namespace) -> int:
                 cases.append(run_case(rig, case, workload, args.seconds, names.board, SERVER_IP))
                 print(f"  done: {case.label}", flush=True)
         shape(names, links[0].mbit)
+        case = Case(f"{links[0].mbit:g} Mbit/s  fade, no RECOLOR", links[0], 1, args.rx_buffer, args.max_body)
+        case.encodings = NO_RECOLOR
+        cases.append(run_case(rig, case, workloads["fade"], args.seconds, names.board, SERVER_IP))
         for name in ("terminal", "full-motion"):
             case = Case(f"{links[0].mbit:g} Mbit/s  {name}, 16 KB window", links[0], 1, big, args.max_body)
             cases.append(run_case(rig, case, workloads[name], args.seconds, names.board, SERVER_IP))

@@ -7,6 +7,9 @@
   60 pictures/s), so one picture in ~6 changes nearly every row and the rest change a few glyphs.
 - `full_motion`: a moving colour gradient under fresh noise: every pixel changes every picture,
   the worst case (no damage to skip, nothing RUNS can shorten).
+- `fade`: the CPU monitor's picture dimming to black over 128 pictures and brightening back (the
+  `fade` of bench/workloads.py, there and back so the loop has no jump): every picture recolours
+  most of the screen a little, which RECOLOR sends as a colour table (it reads the panel back).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from bench.workloads import cpu_monitor
+from bench.workloads import FADE_STEPS, Fade, cpu_monitor
 from common.drawing import font
 from common.rgb565 import snap_colour
 
@@ -134,5 +137,14 @@ def full_motion(count: int = 60) -> Workload:
     return Workload("full-motion", tuple(frames))
 
 
+def fade() -> Workload:
+    dimming = Fade()
+    frames = []
+    for _ in range(FADE_STEPS + 1):
+        dimming.update()
+        frames.append(dimming.draw(WIDTH, HEIGHT))
+    return Workload("fade", (*frames, *frames[-2:0:-1]))
+
+
 def all_workloads() -> dict[str, Workload]:
-    return {w.name: w for w in (dashboard(), terminal(), full_motion())}
+    return {w.name: w for w in (dashboard(), terminal(), full_motion(), fade())}
