@@ -78,6 +78,7 @@ void RecolorDecoder::apply(const Window& box, const uint8_t* payload, size_t siz
   next_patch(0);
   memo_in_ = as_in_strip(0);
   memo_out_ = as_in_strip(lookup(0));
+  for (Mapped& slot : mapped_) slot = {memo_in_, memo_out_};  // right for colour 0 in any slot
   // Row-major pieces, so each covers consecutive box positions: bands of whole rows when a row
   // fits the strip, else one row in chunks. Nothing is written before it is read (same box).
   const bool row_fits = box.w <= limit_;
@@ -114,25 +115,49 @@ void RecolorDecoder::recolor_piece(const Window& piece, uint32_t first) {
 }
 
 // The hot loop. The memo holds the strip's two bytes as they lie (a uint16_t in host order, moved
-// with memcpy: no overlay), so a pixel that repeats costs one load, one compare and one store: 7
-// RV32 instructions with the loop, as the strip is 2-aligned (else -Os copies through the stack).
-// The memo lives in locals: the strip's bytes may alias members, which would make the compiler
-// reload and store them for every pixel.
+// with memcpy: no overlay). Where two pixels in a row are the memo's colour (flat areas, most of a
+// dashboard) they take one 32-bit load, compare and store; the strip is 2-aligned, so a first odd
+// pixel goes alone and the pairs are 4-aligned (else -Os copies through the stack). The memo
+// lives in locals: the strip's bytes may alias members, which would make the compiler reload and
+// store them for every pixel.
 void RecolorDecoder::map_pixels(uint8_t* p, uint32_t count) {
   if (count_ == 0) return;
   uint16_t in = memo_in_, out = memo_out_;
-  p = static_cast<uint8_t*>(__builtin_assume_aligned(p, 2));
-  for (uint8_t* const end = p + 2 * count; p != end; p += 2) {
-    uint16_t raw;
-    __builtin_memcpy(&raw, p, 2);
-    if (raw != in) {
-      in = raw;
-      out = as_in_strip(lookup(static_cast<uint16_t>(p[0] << 8 | p[1])));  // the strip is big-endian
-    }
-    __builtin_memcpy(p, &out, 2);
+  uint8_t* const end = p + 2 * count;
+  if ((reinterpret_cast<uintptr_t>(p) & 2) != 0 && p != end) {
+    map_one(p, in, out);
+    p += 2;
   }
+  uint32_t in_twice = static_cast<uint32_t>(in) << 16 | in, out_twice = static_cast<uint32_t>(out) << 16 | out;
+  for (; end - p >= 4; p += 4) {
+    uint8_t* const pair = static_cast<uint8_t*>(__builtin_assume_aligned(p, 4));
+    uint32_t two;
+    __builtin_memcpy(&two, pair, 4);
+    if (two == in_twice) {
+      __builtin_memcpy(pair, &out_twice, 4);
+    } else {
+      map_one(pair, in, out);
+      map_one(pair + 2, in, out);
+      in_twice = static_cast<uint32_t>(in) << 16 | in;
+      out_twice = static_cast<uint32_t>(out) << 16 | out;
+    }
+  }
+  if (p != end) map_one(p, in, out);
   memo_in_ = in;
   memo_out_ = out;
+}
+
+// One pixel: the memo, else the slot its colour hashes to, else the search (which fills the slot).
+void RecolorDecoder::map_one(uint8_t* p, uint16_t& in, uint16_t& out) {
+  uint16_t raw;
+  __builtin_memcpy(&raw, p, 2);
+  if (raw != in) {
+    in = raw;
+    Mapped& slot = mapped_[(raw * 40503u >> 10) % kMappedSlots];  // Fibonacci hashing: 2^16 / golden ratio
+    if (slot.in != raw) slot = {raw, as_in_strip(lookup(static_cast<uint16_t>(p[0] << 8 | p[1])))};  // big-endian
+    out = slot.out;
+  }
+  __builtin_memcpy(p, &out, 2);
 }
 
 // Binary search of the sorted `from`s where they lie in the block buffer; a colour not in the

@@ -36,6 +36,7 @@ class RecolorDecoder {
  private:
   void recolor_piece(const Window& piece, uint32_t first);
   void map_pixels(uint8_t* p, uint32_t count);
+  inline void map_one(uint8_t* p, uint16_t& in, uint16_t& out);
   uint16_t lookup(uint16_t value) const;
   void next_patch(uint32_t from);
 
@@ -56,6 +57,13 @@ class RecolorDecoder {
   // Both as the strip holds them (big-endian bytes, copied into a uint16_t as they lie).
   uint16_t memo_in_ = 0;
   uint16_t memo_out_ = 0;
+  // Behind the memo, earlier lookups by a hash of the colour: text and antialiased edges switch
+  // colours every few pixels, among few colours, so most changes of colour skip the search too.
+  struct Mapped {
+    uint16_t in, out;  // the memo's form
+  };
+  static constexpr uint32_t kMappedSlots = 64;  // 256 bytes of RAM
+  Mapped mapped_[kMappedSlots] = {};
 };
 
 }  // namespace tft
