@@ -50,7 +50,9 @@ from devices.virtual_displays import listening
 from tests.harness import DEFAULT_DISPLAYS, REPO, Ports, wait_for, write_config
 
 LOSSY_QUALITY = 85
-PATTERN_DISPLAY = '[[displays]]\nname = "main"\nwidth = 320\nheight = 240\nsource = "pattern"\nprofile = "panel"\n'
+PATTERN_DISPLAY = '[[displays]]\nname = "main"\nwidth = 320\nheight = 240\nsource = "pattern"\nprofile = "shipped"\n'
+# The shipped profile (tftstream.toml: no dither), not the tests' (which dither to exercise it).
+SHIPPED_PROFILE = '[profiles.shipped]\ngamma = 1.0\ndither = false\nbyte_order = "big"\n'
 SPI_MHZ = 40.0
 WARM_UP_S = 3.0
 MANY = 16
@@ -146,7 +148,7 @@ def first_spawn(log: Path, started_ns: int) -> float | None:
 def pipeline_for_links(displays: str = PATTERN_DISPLAY) -> Iterator[tuple[BenchPipeline, Ports, FrameFeeder, LightTap]]:
     with tempfile.TemporaryDirectory() as folder, ExitStack() as stack:
         ports = Ports()
-        write_config(Path(folder), ports, displays, "[sources.pattern]\n" + egress_toml(ports))
+        write_config(Path(folder), ports, displays, "[sources.pattern]\n" + SHIPPED_PROFILE + egress_toml(ports))
         pipe = BenchPipeline(Path(folder))
         stack.callback(pipe.stop)
         tap = LightTap(ports.endpoints["tap"])

@@ -1,8 +1,9 @@
 """The RECT messages of an update: each block in the smallest encoding the board takes.
 
 A COPY first when something moved, then every damage box split to the board's message body, each
-block RAW, RUNS, LZ4 or RICE, whichever is smallest (common/encodings.py); with a JPEG quality,
-photo-like boxes as JPEG where that is less than half the bytes. For a board with a bitmap cache,
+block RAW, RUNS, LZ4 or RICE, whichever is smallest (common/encodings.py); or the whole box as one
+RECOLOR of what the board shows there, where that is smaller (common/recolor.py: a dimmed or
+re-themed area); with a JPEG quality, photo-like boxes as JPEG where that is less than half the bytes. For a board with a bitmap cache,
 small blocks carry their digest, so `use_cache` can turn blocks the board holds into CACHED RECTs.
 """
 
@@ -15,7 +16,7 @@ import numpy as np
 
 from common import protocol
 from common.bitmap_cache import KEEP_MAX_PIXELS, CacheState, digest
-from common.damage import Update, split_to_fit, union
+from common.damage import Update, split_to_fit
 from common.encodings import encode_best, encode_jpeg
 from common.messages import Demand
 from common.motion import Box
@@ -23,7 +24,7 @@ from common.recolor import encode_recolor
 
 LOSSY_WORTH = 0.25  # JPEG is tried on a box whose lossless bytes exceed this share of RAW (photo-like)
 LOSSY_MIN_PIXELS = 1024  # smaller boxes stay lossless: JPEG's tables alone are ~600 bytes
-RECOLOR_MIN_BYTES = 512  # RECOLOR is tried on updates that take more (a dimmed or re-themed picture)
+RECOLOR_MIN_BYTES = 96  # RECOLOR is tried on boxes that take more (a dimmed or re-themed area)
 
 
 class Block(NamedTuple):
@@ -61,8 +62,7 @@ def use_cache(packet: Packet, cache: CacheState, seen: Container[bytes]) -> tupl
 
 
 def packetize(pixels: np.ndarray, update: Update, demand: Demand, big_endian: bool, quality: int = 0) -> Packet:
-    """RECT messages for the update (its move first), each block in the smallest allowed lossless
-    encoding; with a JPEG `quality`, photo-like boxes as JPEG where that is less than half the bytes."""
+    """RECT messages for the update (its move first), each box in its smallest encoding (box_blocks)."""
     blocks: list[Block] = []
     lossy: list[Box] = []
     cacheable = protocol.Encoding.CACHED in demand.encodings
@@ -70,39 +70,56 @@ def packetize(pixels: np.ndarray, update: Update, demand: Demand, big_endian: bo
         source = update.move.source
         move = protocol.copy_rect(update.move.x, update.move.y, source.w, source.h, source.x, source.y)
         blocks.append(Block(move, Box(update.move.x, update.move.y, source.w, source.h), None))
-    drawn: list[Block] = []
+    # What the board shows as each box comes: RECOLOR maps it, and boxes may overlap earlier ones.
+    recolorable = update.shown is not None and protocol.Encoding.RECOLOR in demand.encodings
+    shown = update.shown.copy() if recolorable and update.shown is not None else None
     for box in update.boxes:
-        lossless = []
-        for block in split_to_fit(box, demand.max_body):
-            region = pixels[block.y : block.y + block.h, block.x : block.x + block.w]
-            message = protocol.rect(*block, *encode_best(region, big_endian, demand.encodings))
-            small = cacheable and block.w * block.h <= KEEP_MAX_PIXELS
-            lossless.append(Block(message, block, digest(region) if small else None))
-        size = sum(len(b.message) for b in lossless)
-        photo = box.w * box.h >= LOSSY_MIN_PIXELS and size > LOSSY_WORTH * 2 * box.w * box.h
-        jpeg = jpeg_messages(pixels, box, quality, demand.max_body) if photo and quality else None
-        if jpeg is not None and 2 * sum(map(len, jpeg)) < size:
-            drawn += [Block(message, box, None) for message in jpeg]
+        drawn, approximate = box_blocks(pixels, box, demand, big_endian, quality, shown)
+        blocks += drawn
+        if approximate:
             lossy.append(box)
-        else:
-            drawn += lossless
-    recolored = recolor_block(pixels, update, demand, big_endian, sum(len(b.message) for b in drawn))
-    if recolored is not None:
-        drawn, lossy = [recolored], []
-    blocks += drawn
+            shown = None  # the board shows this box only approximately from now on
+        elif shown is not None:
+            shown[box.y : box.y + box.h, box.x : box.x + box.w] = pixels[box.y : box.y + box.h, box.x : box.x + box.w]
     payload = b"".join(b.message for b in blocks)
     return Packet(payload, len(blocks), lossy, tuple(blocks) if cacheable else ())
 
 
-def recolor_block(pixels: np.ndarray, update: Update, demand: Demand, big_endian: bool, drawn: int) -> Block | None:
-    """One RECOLOR RECT over all of the update's boxes, if it takes fewer than the `drawn` bytes of
-    their blocks: when the board takes RECOLOR, what it shows is known exactly, and the RECT fits."""
-    if update.shown is None or protocol.Encoding.RECOLOR not in demand.encodings or drawn <= RECOLOR_MIN_BYTES:
+def box_blocks(
+    pixels: np.ndarray, box: Box, demand: Demand, big_endian: bool, quality: int, shown: np.ndarray | None
+) -> tuple[list[Block], bool]:
+    """The box as blocks split to the board's buffer, each in the smallest lossless encoding it
+    takes; or as one RECOLOR of what it `shown`s where that is smaller; or, with a JPEG `quality`,
+    photo-like boxes as JPEG where that is less than half the bytes (then True: approximate)."""
+    cacheable = protocol.Encoding.CACHED in demand.encodings
+    lossless = []
+    for block in split_to_fit(box, demand.max_body):
+        region = pixels[block.y : block.y + block.h, block.x : block.x + block.w]
+        message = protocol.rect(*block, *encode_best(region, big_endian, demand.encodings))
+        small = cacheable and block.w * block.h <= KEEP_MAX_PIXELS
+        lossless.append(Block(message, block, digest(region) if small else None))
+    size = sum(len(b.message) for b in lossless)
+    recolored = recolor_block(pixels, shown, box, demand.max_body, big_endian, size)
+    if recolored is not None:
+        return [recolored], False
+    photo = box.w * box.h >= LOSSY_MIN_PIXELS and size > LOSSY_WORTH * 2 * box.w * box.h
+    jpeg = jpeg_messages(pixels, box, quality, demand.max_body) if photo and quality else None
+    if jpeg is not None and 2 * sum(map(len, jpeg)) < size:
+        return [Block(message, box, None) for message in jpeg], True
+    return lossless, False
+
+
+def recolor_block(
+    pixels: np.ndarray, shown: np.ndarray | None, box: Box, max_body: int, big_endian: bool, lossless: int
+) -> Block | None:
+    """A RECOLOR RECT of the box, if what the board shows is known (None: not exactly, or the board
+    cannot RECOLOR) and it takes fewer than the `lossless` bytes and fits the board's buffer. Per
+    damage box, not over all of them: the board reads back only what changed."""
+    if shown is None or lossless <= RECOLOR_MIN_BYTES:
         return None
-    box = union(update.boxes)
     area = np.s_[box.y : box.y + box.h, box.x : box.x + box.w]
-    limit = min(drawn, demand.max_body) - protocol.RECT_HEADER.size
-    payload = encode_recolor(update.shown[area], pixels[area], big_endian, limit)
+    limit = min(lossless, max_body) - protocol.RECT_HEADER.size
+    payload = encode_recolor(shown[area], pixels[area], big_endian, limit)
     return Block(protocol.rect(*box, protocol.Encoding.RECOLOR, payload), box, None) if payload else None
 
 

@@ -322,7 +322,7 @@ def dimmed(rgb: np.ndarray, step: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize("big_endian", [True, False], ids=["big", "little"])
-def test_a_dimmed_dashboard_is_one_recolor_and_ends_exact(big_endian: bool) -> None:
+def test_a_dimmed_dashboard_goes_as_recolor_and_ends_exact(big_endian: bool) -> None:
     rgb = dashboard(5)
     demand = Demand("b", 0, "main", None, protocol.ALL_ENCODINGS, 4096)
     old = dimmed(rgb, 0)
@@ -330,12 +330,31 @@ def test_a_dimmed_dashboard_is_one_recolor_and_ends_exact(big_endian: bool) -> N
     board = board_showing(full, SCREEN_W, SCREEN_H, protocol.ALL_ENCODINGS, 4096, big_endian)
     for step in range(1, 12):
         new = dimmed(rgb, step)
-        payload, count, *_ = packetize(new, plan_update(old, new, can_copy=True), demand, big_endian)
-        assert [code for *_, code in rect_headers(payload)] == [Encoding.RECOLOR]
-        assert len(payload) < 3 + 9 + 2 + 6 * 4  # six colours: at most six pairs, no patch
+        update = plan_update(old, new, can_copy=True)
+        payload, *_ = packetize(new, update, demand, big_endian)
+        plain, *_ = packetize(new, update, Demand("b", 0, "main", None, NO_RECOLOR, 4096), big_endian)
+        assert Encoding.RECOLOR in {code for *_, code in rect_headers(payload)}
+        assert 3 * len(payload) < len(plain), step
         assert board.feed(protocol.frame_begin(step + 1) + payload + protocol.frame_end(step + 1)) == [step + 1]
         np.testing.assert_array_equal(board.framebuffer, new, err_msg=f"step {step}")
         old = new
+
+
+def test_a_recolor_after_an_overlapping_box_maps_what_that_box_drew() -> None:
+    """Damage boxes may overlap: the second box's table is built on what the first one drew. Here
+    colour P turns Q and Q turns R; the first box draws Q where P was, so the second must patch
+    those pixels (its table would take them on to R)."""
+    P, Q, R = 0x1111, 0x2222, 0x3333
+    old = np.full((SCREEN_H, SCREEN_W), P, np.uint16)
+    old[:, SCREEN_W // 2 :] = Q
+    new = np.where(old == P, Q, R).astype(np.uint16)
+    demand = Demand("b", 0, "main", None, protocol.ALL_ENCODINGS, 4096)
+    update = Update(None, [Box(8, 8, 4, 4), Box(0, 0, SCREEN_W, SCREEN_H)], old)
+    payload, *_ = packetize(new, update, demand, True)
+    assert [code for *_, code in rect_headers(payload)] == [Encoding.RUNS, Encoding.RECOLOR]
+    full, *_ = packetize(old, Update(None, [Box(0, 0, SCREEN_W, SCREEN_H)]), demand, True)
+    board = board_showing(full + payload, SCREEN_W, SCREEN_H, protocol.ALL_ENCODINGS, 4096, True)
+    np.testing.assert_array_equal(board.framebuffer, new)
 
 
 def test_a_board_without_recolor_or_that_shows_jpeg_gets_pixels() -> None:
