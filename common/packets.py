@@ -3,8 +3,9 @@
 A COPY first when something moved, then every damage box split to the board's message body, each
 block RAW, RUNS, LZ4 or RICE, whichever is smallest (common/encodings.py); or the whole box as one
 RECOLOR of what the board shows there, where that is smaller (common/recolor.py: a dimmed or
-re-themed area); with a JPEG quality, photo-like boxes as JPEG where that is less than half the bytes. For a board with a bitmap cache,
-small blocks carry their digest, so `use_cache` can turn blocks the board holds into CACHED RECTs.
+re-themed area); with a JPEG quality, photo-like boxes as JPEG where that is less than half the
+bytes. For a board with a bitmap cache, small blocks carry their digest, so `use_cache` can turn
+blocks the board holds into CACHED RECTs.
 """
 
 from __future__ import annotations
