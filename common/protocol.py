@@ -184,6 +184,17 @@ def cached_rect(x: int, y: int, w: int, h: int, offset: int) -> bytes:
     return rect(x, y, w, h, Encoding.CACHED, CACHE_OFFSET.pack(offset))
 
 
+def rect_encodings(messages: bytes) -> list[Encoding]:
+    """The encoding of each RECT among well-formed server messages (a packet this server built)."""
+    found, at = [], 0
+    while at < len(messages):
+        kind, length = HEADER.unpack_from(messages, at)
+        if kind == ServerMsg.RECT:
+            found.append(Encoding(messages[at + HEADER.size + RECT_HEADER.size - 1]))
+        at += HEADER.size + length
+    return found
+
+
 def ack(a: Ack) -> bytes:
     body = _SEQ.pack(a.seq)
     if a.stats is not None:

@@ -17,6 +17,7 @@ frame pair and board kind, so many boards on one display cost little more than o
 
 from __future__ import annotations
 
+import collections
 import math
 import sys
 import time
@@ -231,6 +232,14 @@ def make_metrics(registry: CollectorRegistry) -> dict:
     )
     for outcome in ("reordered", "gave_up"):
         held.labels(outcome)
+    by_encoding = Counter(
+        "tftstream_encode_damage_rects_total",
+        "RECT messages sent to boards, by encoding",
+        ["encoding"],
+        registry=registry,
+    )
+    for encoding in protocol.Encoding:
+        by_encoding.labels(encoding.name)
     return {
         "in": Counter("tftstream_encode_damage_frames_in_total", "Frames received", registry=registry),
         "repeats": Counter("tftstream_encode_damage_repeats_total", "Refreshes of a frame we had", registry=registry),
@@ -253,6 +262,7 @@ def make_metrics(registry: CollectorRegistry) -> dict:
             buckets=(64, 256, 1024, 4096, 16384, 65536, 262144),
             registry=registry,
         ),
+        "by_encoding": by_encoding,
         "rects": Histogram(
             "tftstream_encode_damage_frame_rects",
             "RECT messages per packet",
@@ -415,6 +425,8 @@ class DamageEncoder:
         self.metrics["lossy"].inc(bool(packet.lossy))
         self.metrics["bytes"].observe(len(packet.payload))
         self.metrics["rects"].observe(packet.rects)
+        for encoding, count in collections.Counter(protocol.rect_encodings(packet.payload)).items():
+            self.metrics["by_encoding"].labels(encoding.name).inc(count)
         h = picture.header
         header = PacketHeader(board, demand.ticket, h.display, shows, h.seq, h.captured_ns, packet.rects)
         return [encode_packet(header, packet.payload)]

@@ -443,6 +443,25 @@ def test_demand_without_a_frame_waits_and_the_first_frame_answers_it_in_full(enc
     np.testing.assert_array_equal(board.framebuffer, picture(0x1234))
 
 
+def rects_sent(registry: CollectorRegistry, encoding: Encoding) -> float | None:
+    return registry.get_sample_value("tftstream_encode_damage_rects_total", {"encoding": encoding.name})
+
+
+def test_rects_sent_are_counted_by_encoding(encoder: DamageEncoder, registry: CollectorRegistry) -> None:
+    assert [rects_sent(registry, e) for e in Encoding] == [0.0] * len(Encoding)  # every label from the start
+    rng = np.random.default_rng(3)
+    textured = rng.choice(np.array([0x1111, 0x2222, 0x3333], np.uint16), (HEIGHT, WIDTH))
+    encoder.on_demand(ask())
+    header, payload = answer(encoder.on_frame(frame(textured, seq=1)))
+    (first,) = protocol.rect_encodings(payload)  # 40x24 pixels fit one RECT
+    assert first != Encoding.RECOLOR and rects_sent(registry, first) == 1.0
+    encoder.on_demand(ask(have=header.key, ticket=2))
+    rethemed = np.choose(textured // 0x1111 - 1, [0x4444, 0x5555, 0x6666]).astype(np.uint16)
+    _, payload = answer(encoder.on_frame(frame(rethemed, seq=2)))
+    assert protocol.rect_encodings(payload) == [Encoding.RECOLOR]
+    assert (rects_sent(registry, first), rects_sent(registry, Encoding.RECOLOR)) == (1.0, 1.0)
+
+
 def test_demand_having_nothing_gets_the_whole_newest_frame(encoder: DamageEncoder) -> None:
     first, second = noise(HEIGHT, WIDTH, 1), noise(HEIGHT, WIDTH, 2)
     encoder.on_frame(frame(first, seq=1))

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from common.rgb565 import expand_rgb565
+from common.rgb565 import expand_rgb565, snap_colour
 from devices.virtual_displays import VIRTUAL_DEVICE
 from tests.harness import (
     PATTERN_DISPLAY,
@@ -24,6 +24,8 @@ from tests.harness import (
     scrape,
     wait_for,
 )
+
+RECOLOR_RECTS = 'tftstream_encode_damage_rects_total{encoding="RECOLOR"}'
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +79,27 @@ def test_the_supervised_virtual_device_png_equals_the_frame_and_the_reference_bo
             "the reference board exact",
         )
         assert "C++ virtual device" in (directory / "run" / "virtual_displays.log").read_text()
+    finally:
+        reference.close()
+
+
+def test_a_rethemed_picture_goes_as_recolor_and_both_boards_end_exact(pipeline):
+    """Each theme change recolours every pixel: RECOLOR tables, read back and mapped by the C++ core
+    and the reference board (colours on RGB565 levels, which the tests' dithering leaves alone)."""
+    directory, ports, tap, source = pipeline
+    themes = [((20, 20, 32), (200, 200, 200), (90, 200, 110)), ((240, 240, 232), (32, 32, 40), (24, 120, 40))]
+    palettes = [np.array([snap_colour(c) for c in theme], np.uint8) for theme in themes]
+    layout = np.random.default_rng(5).integers(0, 3, (240, 320))
+    recolored = metric_value(scrape(ports.metrics["encode_damage"]), RECOLOR_RECTS)
+    reference = BoardThread(board_options(ports))
+    try:
+        for palette in palettes * 2:
+            expected = source.show(palette[layout])
+            wait_for(png_equals(directory / "run" / "main.png", expected), 20, "the C++ device's PNG exact")
+            wait_for(lambda e=expected: np.array_equal(reference.framebuffer, e), 20, "the reference board exact")
+        # The first theme reaches the reference board whole (it connects then); each change after it
+        # reaches both boards as RECOLOR.
+        assert metric_value(scrape(ports.metrics["encode_damage"]), RECOLOR_RECTS) - recolored >= 5
     finally:
         reference.close()
 
