@@ -56,7 +56,6 @@ SHIPPED_PROFILE = '[profiles.shipped]\ngamma = 1.0\ndither = false\nbyte_order =
 SPI_MHZ = 40.0
 WARM_UP_S = 3.0
 MANY = 16
-NO_RECOLOR = "raw,runs,copy,lz4,jpeg,cached,rice"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +80,6 @@ class Case:
     drawn_ms: list[float] = field(default_factory=list)  # capture -> frame drawn, per frame
     ack_ms: tuple[float | None, float | None] = (None, None)  # p50, p95 from the egress histogram
     panel_s: float | None = None  # mean SPI time of a frame's damage at SPI_MHZ
-    encodings: str = ""  # what the devices offer ("": all)
     cpu_pct: float = 0.0  # pipeline processes, % of one core
     offered_fps: float = 0.0
 
@@ -170,8 +168,7 @@ def run_case(
     pipe, ports, feeder, tap = rig
     feeder.play(workload)
     devices = [
-        Device(host, ports.board, namespace, SPI_MHZ, case.rx_buffer, case.max_body, encodings=case.encodings)
-        for _ in range(case.devices)
+        Device(host, ports.board, namespace, SPI_MHZ, case.rx_buffer, case.max_body) for _ in range(case.devices)
     ]
     try:
         wait_for(lambda: all(d.frames for d in devices), 30, f"{case.label}: every device's first frame")
@@ -235,14 +232,18 @@ def inside(args: argparse.Namespace) -> int:
                 cases.append(run_case(rig, case, workload, args.seconds, names.board, SERVER_IP))
                 print(f"  done: {case.label}", flush=True)
         shape(names, links[0].mbit)
-        case = Case(f"{links[0].mbit:g} Mbit/s  fade, no RECOLOR", links[0], 1, args.rx_buffer, args.max_body)
-        case.encodings = NO_RECOLOR
-        cases.append(run_case(rig, case, workloads["fade"], args.seconds, names.board, SERVER_IP))
         for name in ("terminal", "full-motion"):
             case = Case(f"{links[0].mbit:g} Mbit/s  {name}, 16 KB window", links[0], 1, big, args.max_body)
             cases.append(run_case(rig, case, workloads[name], args.seconds, names.board, SERVER_IP))
         case = Case(f"loopback  dashboard x{MANY}", None, MANY, args.rx_buffer, args.max_body)
         cases.append(run_case(rig, case, workloads["dashboard"], args.seconds, None, "127.0.0.1"))
+    with pipeline_for_links(PATTERN_DISPLAY + "read_back = false\n") as rig:
+        shape(names, links[0].mbit)
+        for name in ("terminal", "fade"):
+            case = Case(
+                f"{links[0].mbit:g} Mbit/s  {name}, read_back = false", links[0], 1, args.rx_buffer, args.max_body
+            )
+            cases.append(run_case(rig, case, workloads[name], args.seconds, names.board, SERVER_IP))
     with pipeline_for_links(PATTERN_DISPLAY + f"lossy_quality = {LOSSY_QUALITY}\n") as rig:
         for link in links:
             shape(names, link.mbit)

@@ -170,7 +170,6 @@ class Device:
         max_body: int = BOARD_MAX_BODY,
         display: str = "main",
         size: str = "320x240",
-        encodings: str = "",  # what it offers (the virtual device's --encodings); "": all it can
     ) -> None:
         prefix = ["ip", "netns", "exec", namespace] if namespace else []  # ip netns exec execs: same pid
         command = [*prefix, str(VIRTUAL_DEVICE), "--host", host, "--port", str(port), "--display", display]
@@ -184,7 +183,6 @@ class Device:
             "--max-body",
             str(max_body),
         ]
-        command += ["--encodings", encodings] if encodings else []
         self.frames: list[FrameLine] = []
         self.lines: list[tuple[int, str]] = []  # every other line (state, drop, ...)
         self.started_ns = time.time_ns()

@@ -54,6 +54,7 @@ class Display:
     profile: ColorProfile
     regions: tuple[Region, ...] = ()
     lossy_quality: int = 0  # JPEG quality for photo-like areas while they change; 0: always lossless
+    read_back: bool = True  # COPY and RECOLOR may be sent: fewer bytes, but the board reads its panel
 
     @property
     def panel_size(self) -> tuple[int, int]:
@@ -280,7 +281,7 @@ def _displays(
     displays: list[Display] = []
     for index, entry in enumerate(raw):
         t = Table(path, f"displays[{index}]", entry)
-        t.check_keys({"name", "width", "height", "source", "profile", "regions", "lossy_quality"})
+        t.check_keys({"name", "width", "height", "source", "profile", "regions", "lossy_quality", "read_back"})
         name = t.get("name", str, "a name of 1-32 letters, digits, '_', '.' or '-'")
         if not DISPLAY_NAME.fullmatch(name) or any(d.name == name for d in displays):
             t.fail("name", "a unique name of 1-32 letters, digits, '_', '.' or '-'", name)
@@ -295,6 +296,7 @@ def _displays(
                 profile=profiles[profile],
                 regions=_regions(t, width, height),
                 lossy_quality=t.integer("lossy_quality", 0, 95, 0),
+                read_back=t.get("read_back", bool, "true or false", True),
             )
         )
     return tuple(displays)

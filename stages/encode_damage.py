@@ -52,6 +52,8 @@ HISTORY = 8
 PUBLISH_EVERY_S = 1.0  # the periodic "what is shown" (changes go at once): each look wakes every source
 REFRESH_AFTER_S = 0.25  # a frame sent partly as JPEG is redrawn exactly once it stood still this long
 REFRESH_POLL_MS = 50
+# Encodings a board applies by reading its panel back: a display with `read_back = false` never gets them.
+READ_BACK = frozenset({protocol.Encoding.COPY, protocol.Encoding.RECOLOR})
 BLOCKS_SEEN = 4096  # digests of recent small blocks remembered: a block seen again is kept in a board's cache
 
 
@@ -404,6 +406,8 @@ class DamageEncoder:
         state = self.displays.get(demand.display)
         if demand.gone or state is None:
             return []
+        if not state.display.read_back:
+            demand = replace(demand, encodings=demand.encodings - READ_BACK)
         state.waiting[demand.board] = demand
         return self._try_answer(state, demand.board)
 

@@ -49,6 +49,11 @@ def with_changes(tmp_path: Path, old: str, new: str) -> Path:
         ("dither = false", "dithering = false", "profiles.panel.dithering: expected one of"),
         ("port = 8070", "port = 8070\nport = 1", "not valid TOML"),
         ('profile = "panel"', 'profile = "panel"\nlossy_quality = 100', "displays[0].lossy_quality: expected an"),
+        (
+            'profile = "panel"',
+            'profile = "panel"\nread_back = "no"',
+            "displays[0].read_back: expected true or false, got 'no'",
+        ),
     ],
 )
 def test_a_bad_value_names_file_key_and_expected_form(tmp_path, old, new, message):

@@ -462,6 +462,25 @@ def test_rects_sent_are_counted_by_encoding(encoder: DamageEncoder, registry: Co
     assert (rects_sent(registry, first), rects_sent(registry, Encoding.RECOLOR)) == (1.0, 1.0)
 
 
+def test_a_display_without_read_back_never_gets_copy_or_recolor(tmp_path: Path, registry: CollectorRegistry) -> None:
+    path = tmp_path / "t.toml"
+    size = f"width = {SCREEN_W}\nheight = {SCREEN_H}"
+    path.write_text(f'[[displays]]\nname = "main"\n{size}\nsource = "cpu_monitor"\nread_back = false\n')
+    encoder = DamageEncoder(load(path), make_metrics(registry))
+    old = text_lines(20, seed=1)
+    scrolled = np.concatenate([old[LINE:], text_lines(1, seed=2)])
+    rethemed = np.where(scrolled == 0, 0x0841, scrolled).astype(np.uint16)
+    encoder.on_demand(ask())
+    header, payload = answer(encoder.on_frame(frame(old, seq=1)))
+    board = board_showing(payload, SCREEN_W, SCREEN_H, BOTH, 16384, big_endian=True)
+    for seq, new in enumerate([scrolled, rethemed], start=2):
+        encoder.on_demand(ask(have=header.key, ticket=seq))
+        header, payload = answer(encoder.on_frame(frame(new, seq=seq)))
+        assert not {Encoding.COPY, Encoding.RECOLOR} & set(protocol.rect_encodings(payload))
+        assert board.feed(protocol.frame_begin(seq) + payload + protocol.frame_end(seq)) == [seq]
+        np.testing.assert_array_equal(board.framebuffer, new)
+
+
 def test_demand_having_nothing_gets_the_whole_newest_frame(encoder: DamageEncoder) -> None:
     first, second = noise(HEIGHT, WIDTH, 1), noise(HEIGHT, WIDTH, 2)
     encoder.on_frame(frame(first, seq=1))
