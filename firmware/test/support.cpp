@@ -11,6 +11,22 @@
 
 namespace tft::test {
 
+ConnectionConfig desk_config(uint16_t width, uint16_t height, uint16_t max_body, std::vector<uint8_t>* block) {
+  ConnectionConfig config;
+  config.hello.width = width;
+  config.hello.height = height;
+  config.hello.encodings = kMaskImplemented;
+  config.hello.max_body = max_body;
+  config.hello.display = "desk";
+  if (block != nullptr) config.block = BlockBuffer{block->data(), block->size()};
+  return config;
+}
+
+uint16_t offered_encodings(const std::vector<uint8_t>& sent) {
+  if (sent.size() < 14) throw std::runtime_error("no HELLO sent");  // header 3, magic 4, version, w, h, mask
+  return read_u16le(sent.data() + 12);
+}
+
 namespace {
 
 nlohmann::json read_json(const std::string& file) {

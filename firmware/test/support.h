@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "connection.h"
 #include "error.h"
 #include "framebuffer_display.h"
 #include "stream_parser.h"
@@ -106,6 +107,14 @@ struct BufferedParser {
   std::vector<uint8_t> block;  // before the parser, which is given its address
   StreamParser parser;
 };
+
+// A board "desk" of width x height that offers every encoding the core implements (the connection
+// drops those its display or buffers cannot take) and announces max_body; `block`, if given, is its
+// block buffer.
+ConnectionConfig desk_config(uint16_t width, uint16_t height, uint16_t max_body, std::vector<uint8_t>* block = nullptr);
+
+// The encodings in the HELLO a connection has sent (its first message, in `sent`).
+uint16_t offered_encodings(const std::vector<uint8_t>& sent);
 
 // LZ4 the plain way, a transcription of common/encodings.py decode_lz4 (independent of the core):
 // `error` is "none" or the first error's code; `bytes` what stream order produced before it

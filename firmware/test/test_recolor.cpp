@@ -367,18 +367,11 @@ TEST_CASE("a board says RECOLOR in its HELLO only when its panel reads back and 
       CAPTURE(with_buffer);
       host::FakeNetwork net;
       host::FramebufferDisplay display(240, 240, readable);
-      ConnectionConfig config;
-      config.hello.width = 240;
-      config.hello.height = 240;
-      config.hello.encodings = kMaskImplemented;
-      config.hello.max_body = 1024;
-      config.hello.display = "desk";
-      if (with_buffer) config.block = BlockBuffer{block.data(), block.size()};
+      const ConnectionConfig config = desk_config(240, 240, 1024, with_buffer ? &block : nullptr);
       Connection connection(net, display, jitter, config);
       connection.poll(1000);
       connection.poll(1000);
-      REQUIRE(net.outbox.size() > 13);
-      const bool offered = (read_u16le(net.outbox.data() + 12) & kMaskRecolor) != 0;
+      const bool offered = (offered_encodings(net.outbox) & kMaskRecolor) != 0;
       CHECK(offered == (readable && with_buffer));
       net.server_sends(cat({accept_msg(1, kMaskRaw | kMaskRecolor, 1024), begin_msg(5),
                             rect_msg(0, 0, 1, 1, 0, be_pixels({0xF800})),
