@@ -6,7 +6,9 @@ D, send me something newer"). Produces, per demand, the RECT messages that take 
 the frame it has to the newest one (PUSH to `pipeline.packets`): for a board that can COPY, first
 the box that moved (common/motion.py); then exact damage against that, merged when that saves
 bytes (common/damage.py), split to the board's buffer, each block in the smallest encoding the
-board takes, small ones from its bitmap cache where it holds them (common/packets.py). On a
+board takes, small ones from its bitmap cache where it holds them, or a recoloured box as one
+RECOLOR of what the board shows there (common/packets.py). COPY and RECOLOR make the board read
+its panel back; a display with `read_back = false` never gets them. On a
 display with `lossy_quality`, photo-like boxes go as JPEG while the picture changes; the answer's
 key is then (epoch, -n), "frame n, partly approximate", and once the picture has stood still the
 board gets those boxes again losslessly. Workers may finish out of order: a picture that comes
