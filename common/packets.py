@@ -72,8 +72,9 @@ def packetize(pixels: np.ndarray, update: Update, demand: Demand, big_endian: bo
         move = protocol.copy_rect(update.move.x, update.move.y, source.w, source.h, source.x, source.y)
         blocks.append(Block(move, Box(update.move.x, update.move.y, source.w, source.h), None))
     # What the board shows as each box comes: RECOLOR maps it, and boxes may overlap earlier ones.
-    recolorable = update.shown is not None and protocol.Encoding.RECOLOR in demand.encodings
-    shown = update.shown.copy() if recolorable and update.shown is not None else None
+    shown = None
+    if update.shown is not None and protocol.Encoding.RECOLOR in demand.encodings:
+        shown = update.shown.copy()
     for box in update.boxes:
         drawn, approximate = box_blocks(pixels, box, demand, big_endian, quality, shown)
         blocks += drawn
