@@ -21,6 +21,7 @@ from bench.pipeline import BOARD_MAX_BODY
 from bench.workloads import Move
 from common import protocol
 from common.damage import Update, find_damage
+from common.encodings import pixel_dtype
 from common.messages import Demand
 from common.packets import packetize
 
@@ -75,7 +76,7 @@ def deflate_rects(wire: bytes, pixels: np.ndarray, big_endian: bool) -> int:
         kind, length = protocol.HEADER.unpack_from(wire, pos)
         if kind == protocol.ServerMsg.RECT:
             x, y, w, h, _ = protocol.RECT_HEADER.unpack_from(wire, pos + protocol.HEADER.size)
-            block = pixels[y : y + h, x : x + w].astype(">u2" if big_endian else "<u2").tobytes()
+            block = pixels[y : y + h, x : x + w].astype(pixel_dtype(big_endian)).tobytes()
             total += protocol.HEADER.size + protocol.RECT_HEADER.size + len(zlib.compress(block, 6))
         pos += protocol.HEADER.size + length
     return total

@@ -25,12 +25,13 @@ RICE_WORTH = 0.5  # RICE is tried on a block whose best other encoding keeps ove
 RICE_MIN_PIXELS = 1024  # and on no smaller block: ~0.3 ms of numpy calls each, for a few bytes at best on dashboards
 
 
-def _dtype(big_endian: bool) -> np.dtype:
+def pixel_dtype(big_endian: bool) -> np.dtype:
+    """RGB565 pixels as the wire carries them in that byte order."""
     return np.dtype(">u2" if big_endian else "<u2")
 
 
 def encode_raw(pixels: np.ndarray, big_endian: bool) -> bytes:
-    return pixels.astype(_dtype(big_endian), copy=False).tobytes()
+    return pixels.astype(pixel_dtype(big_endian), copy=False).tobytes()
 
 
 class Runs(NamedTuple):
@@ -60,7 +61,7 @@ def encode_runs(pixels: np.ndarray, big_endian: bool, runs: Runs | None = None) 
     counts = np.minimum(lengths[run_of_piece] - piece_index * MAX_RUN, MAX_RUN)
     out = np.empty((run_of_piece.size, 3), np.uint8)
     out[:, 0] = counts - 1
-    out[:, 1:] = flat[starts[run_of_piece]].astype(_dtype(big_endian)).view(np.uint8).reshape(-1, 2)
+    out[:, 1:] = flat[starts[run_of_piece]].astype(pixel_dtype(big_endian)).view(np.uint8).reshape(-1, 2)
     return out.tobytes()
 
 
@@ -178,12 +179,12 @@ def decode(encoding: Encoding, payload: bytes, w: int, h: int, big_endian: bool)
     if encoding == Encoding.RAW:
         if len(payload) != 2 * w * h:
             raise ProtocolError("raw_size_mismatch", f"RAW {w}x{h} needs {2 * w * h} bytes, got {len(payload)}")
-        return np.frombuffer(payload, _dtype(big_endian)).astype(np.uint16).reshape(h, w)
+        return np.frombuffer(payload, pixel_dtype(big_endian)).astype(np.uint16).reshape(h, w)
     if encoding == Encoding.RUNS:
         return _decode_runs(payload, w, h, big_endian)
     if encoding == Encoding.LZ4:
         raw = decode_lz4(payload, 2 * w * h)
-        return np.frombuffer(raw, _dtype(big_endian)).astype(np.uint16).reshape(h, w)
+        return np.frombuffer(raw, pixel_dtype(big_endian)).astype(np.uint16).reshape(h, w)
     if encoding == Encoding.JPEG:
         return decode_jpeg(payload, w, h)
     if encoding == Encoding.RICE:
@@ -201,7 +202,7 @@ def _decode_runs(payload: bytes, w: int, h: int, big_endian: bool) -> np.ndarray
         raise ProtocolError("runs_overflow", f"runs cover {covered} pixels, rect has {w * h}")
     if covered < w * h:
         raise ProtocolError("runs_short", f"runs cover {covered} pixels, rect has {w * h}")
-    values = np.ascontiguousarray(runs[:, 1:]).view(_dtype(big_endian)).reshape(-1)
+    values = np.ascontiguousarray(runs[:, 1:]).view(pixel_dtype(big_endian)).reshape(-1)
     return np.repeat(values, counts).astype(np.uint16).reshape(h, w)
 
 

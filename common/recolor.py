@@ -13,17 +13,15 @@ from typing import NamedTuple
 
 import numpy as np
 
+from common import protocol
+from common.encodings import pixel_dtype
 from common.protocol import ProtocolError
 
 COUNT = struct.Struct("<H")
 MAX_SKIP_BYTES = 4
 SAMPLE_EVERY = 4  # a change is first judged on every 4th row
-MAX_PAYLOAD = 0xFFFF - 9  # a RECT's body is at most 64 KB, its header included
+MAX_PAYLOAD = protocol.MAX_BODY - protocol.RECT_HEADER.size
 COLOURS = 1 << 16
-
-
-def _dtype(big_endian: bool) -> np.dtype:
-    return np.dtype(">u2" if big_endian else "<u2")
 
 
 class Table(NamedTuple):
@@ -87,7 +85,7 @@ def encode_recolor(shown: np.ndarray, pixels: np.ndarray, big_endian: bool, limi
     if table is None or COUNT.size + 4 * table.old.size + 3 * table.wrong >= limit:
         return None
     old, new = table.old, table.new
-    pairs = np.empty((old.size, 2), _dtype(big_endian))
+    pairs = np.empty((old.size, 2), pixel_dtype(big_endian))
     pairs[:, 0], pairs[:, 1] = old, new
     patched = np.flatnonzero(apply_table(shown, old, new).reshape(-1) != pixels.reshape(-1))
     return COUNT.pack(old.size) + pairs.tobytes() + _patches(patched, pixels.reshape(-1)[patched], big_endian)
@@ -106,7 +104,7 @@ def _patches(positions: np.ndarray, values: np.ndarray, big_endian: bool) -> byt
         has = varint > k
         more = (varint > k + 1)[has].astype(np.uint8) << 7
         out[starts[has] + k] = ((skips[has] >> (7 * k)) & 0x7F).astype(np.uint8) | more
-    pixel_bytes = values.astype(_dtype(big_endian)).view(np.uint8).reshape(-1, 2)
+    pixel_bytes = values.astype(pixel_dtype(big_endian)).view(np.uint8).reshape(-1, 2)
     out[ends - 2], out[ends - 1] = pixel_bytes[:, 0], pixel_bytes[:, 1]
     return out.tobytes()
 
@@ -127,7 +125,7 @@ def _parse(payload: bytes, area: int, big_endian: bool) -> tuple[np.ndarray, np.
     end = COUNT.size + 4 * count
     if len(payload) < end:
         raise ProtocolError("recolor_truncated", f"RECOLOR table of {count} pairs in {len(payload) - 2} bytes")
-    table = np.frombuffer(payload, _dtype(big_endian), 2 * count, COUNT.size).reshape(count, 2).astype(np.uint16)
+    table = np.frombuffer(payload, pixel_dtype(big_endian), 2 * count, COUNT.size).reshape(count, 2).astype(np.uint16)
     old, new = table[:, 0], table[:, 1]
     unsorted = np.flatnonzero(old[1:] <= old[:-1])
     if unsorted.size:
