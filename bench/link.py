@@ -45,7 +45,6 @@ from bench.link_rig import (
     latency_buckets,
 )
 from bench.link_workloads import Workload, all_workloads
-from common.damage import find_damage
 from devices.virtual_displays import listening
 from tests.harness import DEFAULT_DISPLAYS, REPO, Ports, wait_for, write_config
 
@@ -54,6 +53,7 @@ PATTERN_DISPLAY = '[[displays]]\nname = "main"\nwidth = 320\nheight = 240\nsourc
 # The shipped profile (tftstream.toml: no dither), not the tests' (which dither to exercise it).
 SHIPPED_PROFILE = '[profiles.shipped]\ngamma = 1.0\ndither = false\nbyte_order = "big"\n'
 SPI_MHZ = 40.0
+READ_MHZ = 20.0  # the virtual device reads back at min(SPI_MHZ, 20 MHz), as TFT_eSPI's SPI_READ_FREQUENCY
 WARM_UP_S = 3.0
 MANY = 16
 
@@ -79,7 +79,7 @@ class Case:
     mbit_s: float = 0.0
     drawn_ms: list[float] = field(default_factory=list)  # capture -> frame drawn, per frame
     ack_ms: tuple[float | None, float | None] = (None, None)  # p50, p95 from the egress histogram
-    panel_s: float | None = None  # mean SPI time of a frame's damage at SPI_MHZ
+    panel_s: float | None = None  # mean SPI time of a frame's pixels, written and read back
     cpu_pct: float = 0.0  # pipeline processes, % of one core
     offered_fps: float = 0.0
 
@@ -172,9 +172,7 @@ def run_case(
     ]
     try:
         wait_for(lambda: all(d.frames for d in devices), 30, f"{case.label}: every device's first frame")
-        time.sleep(WARM_UP_S - 0.5)
-        tap.keep = case.devices == 1  # pixels for the panel figure, from just before the window
-        time.sleep(0.5)
+        time.sleep(WARM_UP_S)
         before, cpu, offered = latency_buckets(ports.metrics["serve_boards"]), pipe.cpu_seconds(), feeder.offered
         t0 = time.time_ns()
         time.sleep(seconds)
@@ -182,7 +180,6 @@ def run_case(
         elapsed = (t1 - t0) / 1e9
         case.cpu_pct = 100 * (pipe.cpu_seconds() - cpu) / elapsed
         case.offered_fps = (feeder.offered - offered) / elapsed
-        tap.keep = False
     finally:
         for device in devices:
             device.stop()
@@ -197,22 +194,20 @@ def run_case(
     case.mbit_s = sum(f.bytes for f in every) * 8 / elapsed / 1e6 / len(devices)
     case.drawn_ms = [(f.at_ns - tap.captured[f.seq]) / 1e6 for f in every if f.seq in tap.captured]
     if case.devices == 1:
-        case.panel_s = panel_seconds(devices[0], t0, t1, tap.pixels)
-    tap.pixels.clear()
+        case.panel_s = panel_seconds(devices[0], t0, t1)
     return case
 
 
-def panel_seconds(device: Device, t0: int, t1: int, pixels: dict) -> float | None:
-    """Mean SPI time of the pixels each frame in the window pushed: the damage from the device's
-    previous frame (what encode_damage sent it), recomputed from the tap's pictures. Every pair: a
-    regular subsample aliases with the terminal's scroll every 6th picture."""
+def panel_seconds(device: Device, t0: int, t1: int) -> float | None:
+    """Mean SPI time per frame in the window of the pixels the device wrote and read back for it
+    (its `frame:` lines count them): 16 bits at SPI_MHZ a pixel written, 24 at READ_MHZ one read."""
     frames = device.frames
-    pairs = [(frames[i - 1].seq, f.seq) for i, f in enumerate(frames) if i and t0 <= f.at_ns < t1]
-    pairs = [(a, b) for a, b in pairs if a in pixels and b in pixels]
+    pairs = [(e, f) for e, f in zip(frames, frames[1:], strict=False) if t0 <= f.at_ns < t1]
     if not pairs:
         return None
-    areas = [sum(box.w * box.h for box in find_damage(pixels[a], pixels[b])) for a, b in pairs]
-    return float(np.mean(areas)) * 16 / (SPI_MHZ * 1e6)
+    pushed = float(np.mean([f.pushed - e.pushed for e, f in pairs]))
+    read = float(np.mean([f.read - e.read for e, f in pairs]))
+    return pushed * 16 / (SPI_MHZ * 1e6) + read * 24 / (READ_MHZ * 1e6)
 
 
 def inside(args: argparse.Namespace) -> int:

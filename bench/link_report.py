@@ -18,7 +18,7 @@ fps: frames/s the device drew (x16: mean per device, then the slowest); bytes/fr
 drawn: capture -> the device's `frame:` line, per frame, ms p50 / p95; ack: capture -> ACK at the egress, ms p50 / p95,
   from its histogram (buckets 10/20/40/60/100/200/500 ms, interpolated as Prometheus does);
 bounds, frames/s: link goodput with the OS window / bytes, the same with the device's window, 1 / SPI time of the
-  damage each frame pushed at {spi:g} MHz (not counting what COPY and RECOLOR read back first);
+  pixels each frame wrote ({spi:g} MHz) and read back (COPY, RECOLOR: 24 bits at 20 MHz), as the device counts them;
   % allowed: fps / min(link, panel, the source's 60 pictures/s);
 CPU: the pipeline's processes (gather, 2 color workers, encode_damage, serve_boards), % of one core."""
 

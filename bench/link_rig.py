@@ -114,13 +114,11 @@ class FrameFeeder:
 
 
 class LightTap:
-    """Every frame encode_damage accepts: seq -> capture time; and seq -> pixels while `keep` is set."""
+    """Every frame encode_damage accepts: seq -> capture time."""
 
     def __init__(self, endpoint: str) -> None:
         self.captured: dict[int, int] = {}
-        self.pixels: dict[int, np.ndarray] = {}
         self.first_ns = 0  # arrival of the first frame
-        self.keep = False
         self._context = zmq.Context()
         self._sock = self._context.socket(zmq.SUB)
         self._sock.setsockopt(zmq.LINGER, 0)
@@ -134,11 +132,9 @@ class LightTap:
     def _run(self) -> None:
         while not self._stop.is_set():
             if self._sock.poll(100):
-                header, pixels = decode_frame(self._sock.recv_multipart())
+                header, _ = decode_frame(self._sock.recv_multipart())
                 self.first_ns = self.first_ns or time.time_ns()
                 self.captured[header.seq] = header.captured_ns
-                if self.keep:
-                    self.pixels[header.seq] = pixels.copy()
 
     def close(self) -> None:
         self._stop.set()
@@ -152,9 +148,11 @@ class FrameLine:
     seq: int
     rects: int
     bytes: int
+    pushed: int  # the panel's pixels written so far
+    read: int  # and read back (COPY, RECOLOR)
 
 
-FRAME_LINE = re.compile(r"frame: seq=(\d+) rects=(\d+) bytes=(\d+)")
+FRAME_LINE = re.compile(r"frame: seq=(\d+) rects=(\d+) bytes=(\d+) pushed=(\d+) read=(\d+)")
 
 
 class Device:

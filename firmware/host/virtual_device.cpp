@@ -74,9 +74,11 @@ class XorShiftJitter : public tft::JitterSource {
 class Printer : public tft::ConnectionObserver {
  public:
   virtual ~Printer() = default;
-  void attach(const tft::Connection* connection, const tft::host::PosixNetwork* network) {
+  void attach(const tft::Connection* connection, const tft::host::PosixNetwork* network,
+              const tft::host::FramebufferDisplay* display) {
     connection_ = connection;
     network_ = network;
+    display_ = display;
   }
   bool rejected = false;
 
@@ -99,13 +101,17 @@ class Printer : public tft::ConnectionObserver {
   }
 
   void on_frame(const tft::FrameInfo& frame) override {
+    // The panel's pixels so far, written and read back: per frame, their differences (bench.link's
+    // panel bound).
     say("frame: seq=" + std::to_string(frame.seq) + " rects=" + std::to_string(frame.rects) +
-        " bytes=" + std::to_string(frame.bytes));
+        " bytes=" + std::to_string(frame.bytes) + " pushed=" + std::to_string(display_->pixels_pushed()) +
+        " read=" + std::to_string(display_->pixels_read()));
   }
 
  private:
   const tft::Connection* connection_ = nullptr;
   const tft::host::PosixNetwork* network_ = nullptr;
+  const tft::host::FramebufferDisplay* display_ = nullptr;
 };
 
 // The panel's bus: pushing N pixels takes N * 16 bits / clock; reading them back (a COPY's
@@ -203,7 +209,7 @@ int run(const DeviceOptions& options) {
   std::vector<uint8_t> cache(2 * tft::kCachePixels);
   tft::Connection connection(network, display, jitter, connection_config(options, block, cache));
   Printer printer;
-  printer.attach(&connection, &network);
+  printer.attach(&connection, &network, &display);
   connection.set_observer(&printer);
   SpiModel spi(options.spi_mhz);
   RateLine rate;
