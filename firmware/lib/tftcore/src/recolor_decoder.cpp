@@ -81,9 +81,10 @@ void RecolorDecoder::apply(const Window& box, const uint8_t* payload, size_t siz
   for (Mapped& slot : mapped_) slot = {memo_in_, memo_out_};  // right for colour 0 in any slot
   // Row-major pieces, so each covers consecutive box positions: bands of whole rows when a row
   // fits the strip, else one row in chunks. Nothing is written before it is read (same box).
-  const bool row_fits = box.w <= limit_;
-  const uint32_t piece_w = row_fits ? box.w : limit_;
-  const uint32_t piece_h = row_fits ? limit_ / box.w : 1;
+  const uint32_t limit = copier_.piece_limit();
+  const bool row_fits = box.w <= limit;
+  const uint32_t piece_w = row_fits ? box.w : limit;
+  const uint32_t piece_h = row_fits ? limit / box.w : 1;
   for (uint32_t row = 0; row < box.h; row += piece_h) {
     const uint32_t h = min_u32(piece_h, box.h - row);
     for (uint32_t col = 0; col < box.w; col += piece_w) {
@@ -98,20 +99,21 @@ void RecolorDecoder::apply(const Window& box, const uint8_t* payload, size_t siz
 // The pixels of `piece` (box positions from `first` on): mapped, the pending patches set.
 void RecolorDecoder::recolor_piece(const Window& piece, uint32_t first) {
   // Big-endian both ways, as RectCopier: what a panel sends and takes.
-  display_.read_pixels(piece, strip_, PixelOrder::big_endian);
+  uint8_t* const strip = copier_.strip();
+  display_.read_pixels(piece, strip, PixelOrder::big_endian);
   const uint32_t n = static_cast<uint32_t>(piece.w) * piece.h;
   uint32_t i = 0;
   for (;;) {
     // Earlier pieces used up the patches before `first`, so patch_at_ - first does not wrap.
     const uint32_t stop = min_u32(patch_at_ - first, n);
-    map_pixels(strip_ + 2 * i, stop - i);
+    map_pixels(strip + 2 * i, stop - i);
     if (stop == n) break;
-    strip_[2 * stop] = static_cast<uint8_t>(patch_pixel_ >> 8);
-    strip_[2 * stop + 1] = static_cast<uint8_t>(patch_pixel_);
+    strip[2 * stop] = static_cast<uint8_t>(patch_pixel_ >> 8);
+    strip[2 * stop + 1] = static_cast<uint8_t>(patch_pixel_);
     i = stop + 1;
     next_patch(patch_at_ + 1);
   }
-  display_.push_pixels(piece, strip_, PixelOrder::big_endian);
+  display_.push_pixels(piece, strip, PixelOrder::big_endian);
 }
 
 // The hot loop. The memo holds the strip's two bytes as they lie (a uint16_t in host order, moved

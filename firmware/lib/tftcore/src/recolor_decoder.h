@@ -16,17 +16,14 @@
 
 #include "display.h"
 #include "error.h"
+#include "rect_copier.h"
 
 namespace tft {
 
 class RecolorDecoder {
  public:
-  // `strip`: 2 * strip_pixels bytes at an even address, lent by the parser (RectCopier's), at least 1 pixel.
-  RecolorDecoder(Display& display, uint8_t* strip, uint32_t strip_pixels)
-      : display_(display), strip_(strip), strip_pixels_(strip_pixels) {}
-
-  // Strips of at most `pixels` (tests and the fuzzer shrink them); 0 or more than the strip: all of it.
-  void set_piece_limit(uint32_t pixels) { limit_ = pixels == 0 || pixels > strip_pixels_ ? strip_pixels_ : pixels; }
+  // Borrows `copier`'s strip, in pieces of its piece limit (tests and the fuzzer shrink them).
+  RecolorDecoder(Display& display, RectCopier& copier) : display_(display), copier_(copier) {}
 
   // The first problem of `payload` in stream order for a box of `area` pixels, or Error::none.
   static Error check(const uint8_t* payload, size_t size, uint32_t area, PixelOrder order);
@@ -41,9 +38,7 @@ class RecolorDecoder {
   void next_patch(uint32_t from);
 
   Display& display_;
-  uint8_t* const strip_;
-  const uint32_t strip_pixels_;
-  uint32_t limit_ = strip_pixels_;
+  RectCopier& copier_;
 
   // The RECT being recolored.
   const uint8_t* table_ = nullptr;  // count pairs of 4 bytes, in the block buffer

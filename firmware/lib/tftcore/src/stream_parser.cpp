@@ -43,15 +43,14 @@ StreamParser::StreamParser(Display& display, const ParserConfig& config)
       raw_(writer_),
       runs_(writer_),
       copier_(display),
-      recolor_(display, copier_.strip(), RectCopier::kStripPixels),
+      recolor_(display, copier_),
       lz4_(writer_, config.block),
       rice_(writer_, config.block) {
   // Never agree to an encoding this core cannot decode, nor to COPY or RECOLOR on a display it
   // cannot read, nor to LZ4, RICE, JPEG or RECOLOR without a buffer for a whole RECT.
   config_.encodings = encodings_for(display, config_.encodings & kMaskImplemented, config_.block, config_.max_body,
                                     config_.cache);
-  copier_.set_piece_limit(config.copy_piece_pixels);
-  recolor_.set_piece_limit(config.copy_piece_pixels);
+  copier_.set_piece_limit(config.copy_piece_pixels);  // RECOLOR's pieces too: it borrows the strip
 }
 
 void StreamParser::reset() {
