@@ -10,7 +10,7 @@ namespace tft::host {
 
 const char* const kUsage =
     "usage: virtual_device [--host 127.0.0.1] [--port 7878] [--display main] [--size 320x240]\n"
-    "                      [--token T] [--max-body 16384] [--encodings raw,runs,copy,lz4,jpeg,cached,rice,recolor]\n"
+    "                      [--token T] [--max-body 16384] [--encodings raw,runs,copy,lz4,jpeg,cached,rice,recolor,cells]\n"
     "                      [--png PATH] [--png-every-ms 500] [--spi-mhz 0] [--rx-buffer BYTES]\n"
     "                      [--exit-after-frames 0]\n"
     "A board of protocol v1 on this machine: connects to the egress, keeps a framebuffer, saves it\n"
@@ -68,6 +68,8 @@ bool parse_encodings(const char* text, uint16_t& mask) {
       mask |= kMaskRice;
     } else if (name == "recolor") {
       mask |= kMaskRecolor;
+    } else if (name == "cells") {
+      mask |= kMaskCells;
     } else {
       return false;
     }
@@ -111,7 +113,7 @@ bool known_option(const std::string& name) {
 
 const char* expectation(const std::string& name) {
   if (name == "--size") return "WIDTHxHEIGHT";
-  if (name == "--encodings") return "a list of raw,runs,copy,lz4,jpeg,cached,rice,recolor";
+  if (name == "--encodings") return "a list of raw,runs,copy,lz4,jpeg,cached,rice,recolor,cells";
   if (name == "--spi-mhz") return "a clock in MHz, 0..1000 (0 = instant)";
   if (name == "--port") return "a port 1..65535";
   if (name == "--host") return "a host name or address";

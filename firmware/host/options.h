@@ -17,7 +17,7 @@ struct DeviceOptions {
   uint16_t height = 240;
   std::string token;
   uint16_t max_body = 16384;
-  uint16_t encodings = kMaskImplemented;  // raw,runs,copy,lz4,jpeg,cached,rice,recolor: the framebuffer reads back, a block buffer of max_body, a bitmap cache
+  uint16_t encodings = kMaskImplemented;  // raw,runs,copy,lz4,jpeg,cached,rice,recolor,cells: the framebuffer reads back, a block buffer of max_body, a bitmap cache
   std::string png;           // empty: no PNG
   uint32_t png_every_ms = 500;
   double spi_mhz = 0;        // 0: the panel is infinitely fast

@@ -186,8 +186,8 @@ void save(const DeviceOptions& options, const tft::host::FramebufferDisplay& dis
 tft::ConnectionConfig connection_config(const DeviceOptions& options, std::vector<uint8_t>& block,
                                         std::vector<uint8_t>& cache) {
   tft::ConnectionConfig config;
-  config.block = tft::BlockBuffer{block.data(), block.size()};  // LZ4, RICE, JPEG, RECOLOR: a RECT of up to max_body
-  config.cache = tft::BlockBuffer{cache.data(), cache.size()};  // CACHED: the bitmap cache
+  config.block = tft::BlockBuffer{block.data(), block.size()};  // LZ4, RICE, JPEG, RECOLOR, CELLS: a RECT of up to max_body
+  config.cache = tft::BlockBuffer{cache.data(), cache.size()};  // CACHED, CELLS: the bitmap cache
   config.hello.width = options.width;
   config.hello.height = options.height;
   config.hello.encodings = options.encodings;

@@ -102,7 +102,8 @@ tft::ConnectionConfig connection_config() {
   config.hello.max_body = announced_max_body();
   config.block = tft::BlockBuffer{g_block, sizeof g_block};
   config.cache = tft::BlockBuffer{g_cache, sizeof g_cache};
-  // COPY if the panel reads back; LZ4 and JPEG if the block buffer holds max_body; CACHED with the cache.
+  // COPY and RECOLOR if the panel reads back; LZ4, JPEG, RICE and RECOLOR if the block buffer holds
+  // max_body; CACHED with the cache, CELLS with both.
   config.hello.encodings =
       tft::encodings_for(g_display, tft::kMaskImplemented, config.block, config.hello.max_body, config.cache);
   config.hello.display = g_settings.display;

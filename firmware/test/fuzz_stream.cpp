@@ -1,12 +1,12 @@
 // libFuzzer target over the stream parser, the RAW, RUNS, LZ4, JPEG, RICE and RECOLOR decoders, COPY
-// and the bitmap cache (KEEP, CACHED) (ASan + UBSan).
+// and the bitmap cache (KEEP, CACHED, CELLS) (ASan + UBSan).
 // Input: [width-1 % 64][height-1 % 64][max_body u16le][setup][pieces][stream...]
-//   setup:  bit 0 = offer CACHED, bit 1 = offer RUNS, bit 2 = offer COPY and RECOLOR (both read the
-//           panel back), bit 3 = the display cannot read back, bit 4 = offer LZ4, bit 5 = offer
-//           JPEG, bit 6 = the block buffer is a byte short of max_body (so none of LZ4, JPEG, RICE
-//           and RECOLOR is offered), bit 7 = offer RICE
-//   pieces: bits 0-4 = piece-1 (network pieces of 1..32 bytes), bits 5-7 = COPY's and RECOLOR's
-//           strip (0: the full strip; else 1, 2, 3, 5, 8, 13, 40 pixels, so rows of a small
+//   setup:  bit 0 = offer CACHED and CELLS (both draw from the cache), bit 1 = offer RUNS, bit 2 =
+//           offer COPY and RECOLOR (both read the panel back), bit 3 = the display cannot read back,
+//           bit 4 = offer LZ4, bit 5 = offer JPEG, bit 6 = the block buffer is a byte short of
+//           max_body (so none of LZ4, JPEG, RICE, RECOLOR and CELLS is offered), bit 7 = offer RICE
+//   pieces: bits 0-4 = piece-1 (network pieces of 1..32 bytes), bits 5-7 = COPY's, RECOLOR's and
+//           CELLS' strip (0: the full strip; else 1, 2, 3, 5, 8, 13, 40 pixels, so rows of a small
 //           display split into chunks)
 // Asserts: no window outside the display, no read of a display that cannot read, no stall
 // (feed taking nothing without stopping), and the same result whether the stream comes whole
@@ -76,7 +76,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                            ((data[4] & tft::kMaskCopy) != 0 ? tft::kMaskRecolor : 0) |
                                            ((data[4] & 0x10) != 0 ? tft::kMaskLz4 : 0) |
                                            ((data[4] & 0x20) != 0 ? tft::kMaskJpeg : 0) |
-                                           ((data[4] & 0x01) != 0 ? tft::kMaskCached : 0) |
+                                           ((data[4] & 0x01) != 0 ? tft::kMaskCached | tft::kMaskCells : 0) |
                                            ((data[4] & 0x80) != 0 ? tft::kMaskRice : 0));
   const bool readable = (data[4] & 0x08) == 0;
   const size_t block_size = config.max_body - ((data[4] & 0x40) != 0 && config.max_body > 0 ? 1 : 0);

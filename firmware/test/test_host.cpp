@@ -71,7 +71,9 @@ TEST_CASE("the virtual device offers every encoding by default, COPY, LZ4, JPEG,
   CHECK(o.encodings == (tft::kMaskRaw | tft::kMaskCopy | tft::kMaskRecolor));
   REQUIRE(parse({"--encodings", "raw,runs,copy,lz4,jpeg,cached,rice,recolor"}, o, error));
   CHECK(o.encodings == 255);
-  CHECK(std::string(kUsage).find("--encodings raw,runs,copy,lz4,jpeg,cached,rice,recolor") != std::string::npos);
+  REQUIRE(parse({"--encodings", "raw,runs,copy,lz4,jpeg,cached,rice,recolor,cells"}, o, error));
+  CHECK(o.encodings == 511);
+  CHECK(std::string(kUsage).find("--encodings raw,runs,copy,lz4,jpeg,cached,rice,recolor,cells") != std::string::npos);
 }
 
 TEST_CASE("the framebuffer reads back what it shows, in either byte order, and counts it") {
@@ -105,7 +107,7 @@ TEST_CASE("a bad option is named with what was expected and what was given") {
   CHECK_FALSE(parse({"--encodings", "runs"}, o, error));
   CHECK(error == "--encodings: expected a list including raw");
   CHECK_FALSE(parse({"--encodings", "raw,png"}, o, error));
-  CHECK(error == "--encodings: expected a list of raw,runs,copy,lz4,jpeg,cached,rice,recolor, got 'raw,png'");
+  CHECK(error == "--encodings: expected a list of raw,runs,copy,lz4,jpeg,cached,rice,recolor,cells, got 'raw,png'");
   CHECK_FALSE(parse({"--max-body", "63"}, o, error));
   CHECK_FALSE(parse({"--port", "0"}, o, error));
   CHECK_FALSE(parse({"--bogus", "1"}, o, error));

@@ -157,6 +157,14 @@ void apply_rect(const DeviceVector& v, const uint8_t* body, size_t len, bool big
     REQUIRE(len == 11);
     const size_t offset = body[9] | body[10] << 8;
     pixels.assign(cache.pixels.begin() + offset, cache.pixels.begin() + offset + w * h);
+  } else if (body[8] == 8) {  // CELLS: each box pixel from its cell's offset
+    const size_t cw = body[9], ch = body[10];
+    REQUIRE(len == 11 + 2 * (w / cw) * (h / ch));
+    for (size_t i = 0; i < w * h; ++i) {
+      const size_t cell = i / w / ch * (w / cw) + i % w / cw;
+      const size_t offset = body[11 + 2 * cell] | body[12 + 2 * cell] << 8;
+      pixels.push_back(cache.pixels[offset + i / w % ch * cw + i % w % cw]);
+    }
   } else if (body[8] == 3) {
     const Lz4Plain raw = lz4_plain(Bytes(body + 9, body + len), 2 * w * h);
     REQUIRE(raw.error == "none");

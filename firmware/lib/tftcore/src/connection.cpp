@@ -50,9 +50,9 @@ Connection::Connection(Network& network, Display& display, JitterSource& jitter,
       config_(config),
       parser_(display, parser_config(config)),
       backoff_(config.backoff_base_ms, config.backoff_cap_ms) {
-  // COPY and RECOLOR read the panel back, LZ4, RICE, JPEG and RECOLOR need the block buffer: a board
-  // without must not offer them (the parser, built from the same mask, refuses an ACCEPT that picks
-  // them anyway).
+  // COPY and RECOLOR read the panel back, LZ4, RICE, JPEG, RECOLOR and CELLS need the block buffer,
+  // CACHED and CELLS the cache: a board without must not offer them (the parser, built from the same
+  // mask, refuses an ACCEPT that picks them anyway).
   config_.hello.encodings =
       encodings_for(display, config_.hello.encodings, config.block, config.hello.max_body, config.cache);
 }

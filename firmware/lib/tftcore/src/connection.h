@@ -41,10 +41,10 @@ const char* to_str(Drop drop);
 
 struct ConnectionConfig {
   HelloInfo hello;  // its strings and token must outlive the Connection; sent without COPY and RECOLOR if the
-                    // display cannot read back, without LZ4, RICE, JPEG and RECOLOR unless `block` holds
-                    // max_body (encodings_for)
-  BlockBuffer block{};  // LZ4's, RICE's, JPEG's, RECOLOR's buffer (a static array of max_body bytes); must outlive the Connection
-  BlockBuffer cache{};  // the bitmap cache (2 * kCachePixels bytes, else no CACHED); must outlive the Connection
+                    // display cannot read back, without LZ4, RICE, JPEG, RECOLOR and CELLS unless `block`
+                    // holds max_body, without CACHED and CELLS unless `cache` is there (encodings_for)
+  BlockBuffer block{};  // LZ4's, RICE's, JPEG's, RECOLOR's, CELLS' buffer (a static array of max_body bytes); must outlive the Connection
+  BlockBuffer cache{};  // the bitmap cache (2 * kCachePixels bytes, else no CACHED, no CELLS); must outlive the Connection
   uint32_t connect_timeout_ms = 5000;
   uint32_t accept_timeout_ms = 5000;
   uint32_t backoff_base_ms = 200;

@@ -40,6 +40,9 @@ const char* to_str(Error error) {
     case Error::recolor_truncated: return "recolor_truncated";
     case Error::recolor_unsorted: return "recolor_unsorted";
     case Error::recolor_overflow: return "recolor_overflow";
+    case Error::cells_bad_grid: return "cells_bad_grid";
+    case Error::cells_size_mismatch: return "cells_size_mismatch";
+    case Error::cells_overflow: return "cells_overflow";
     case Error::bad_name: return "bad_name";
     case Error::bad_size: return "bad_size";
   }

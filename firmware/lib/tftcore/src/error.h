@@ -45,6 +45,9 @@ enum class Error : uint8_t {
   recolor_truncated,    // a RECOLOR payload shorter than its count and table, or that ends inside a patch
   recolor_unsorted,     // a RECOLOR table `from` not above the one before
   recolor_overflow,     // a RECOLOR skip of more than 4 bytes, or a patch at or past w*h
+  cells_bad_grid,       // a CELLS payload without its cell size, a side 0, or one that does not divide the RECT's
+  cells_size_mismatch,  // a CELLS payload that is not the cell size and one offset per cell
+  cells_overflow,       // a CELLS cell past the end of the bitmap cache
   // The board's own HELLO fields (the server's parse_hello codes).
   bad_name,
   bad_size,

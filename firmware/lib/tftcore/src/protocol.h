@@ -34,6 +34,7 @@ constexpr uint8_t kEncodingJpeg = 4;  // a baseline JPEG of the RECT (lossy); th
 constexpr uint8_t kEncodingCached = 5;  // pixels a KEEP put in the board's bitmap cache; needs that cache
 constexpr uint8_t kEncodingRice = 6;    // predicted, Rice-coded pixels (photos); decodes into the block buffer
 constexpr uint8_t kEncodingRecolor = 7;  // the box as shown, colours mapped by a table; reads back, block buffer
+constexpr uint8_t kEncodingCells = 8;    // a grid of cells from the bitmap cache (terminal text); cache, block buffer
 constexpr uint16_t kMaskRaw = 1u << kEncodingRaw;
 constexpr uint16_t kMaskRuns = 1u << kEncodingRuns;
 constexpr uint16_t kMaskCopy = 1u << kEncodingCopy;
@@ -42,9 +43,10 @@ constexpr uint16_t kMaskJpeg = 1u << kEncodingJpeg;
 constexpr uint16_t kMaskCached = 1u << kEncodingCached;
 constexpr uint16_t kMaskRice = 1u << kEncodingRice;
 constexpr uint16_t kMaskRecolor = 1u << kEncodingRecolor;
+constexpr uint16_t kMaskCells = 1u << kEncodingCells;
 // What this core decodes.
 constexpr uint16_t kMaskImplemented =
-    kMaskRaw | kMaskRuns | kMaskCopy | kMaskLz4 | kMaskJpeg | kMaskCached | kMaskRice | kMaskRecolor;
+    kMaskRaw | kMaskRuns | kMaskCopy | kMaskLz4 | kMaskJpeg | kMaskCached | kMaskRice | kMaskRecolor | kMaskCells;
 
 constexpr uint8_t kFlagBigEndian = 0x01;
 
@@ -54,6 +56,7 @@ constexpr size_t kRectHeader = 9;   // x, y, w, h u16, encoding u8
 constexpr size_t kRunSize = 3;      // (count-1) u8, pixel u16
 constexpr size_t kCopyBody = 4;     // COPY payload: src_x, src_y u16
 constexpr size_t kCacheOffsetBody = 2;  // KEEP's body and a CACHED RECT's payload: offset u16 in pixels
+constexpr size_t kCellsGrid = 2;       // a CELLS payload's start: the cell's width and height, u8 each
 constexpr uint32_t kCachePixels = 16384;  // the bitmap cache a board offering CACHED keeps: 32 KB
 constexpr size_t kAckBody = 4;
 constexpr size_t kAckStatsBody = 17;  // seq, decode_us, draw_us, free_heap u32, rssi_dbm i8

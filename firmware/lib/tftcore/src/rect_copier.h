@@ -44,8 +44,8 @@ class RectCopier {
   // display and the display must be able to read (the parser checked both).
   void copy(const Window& to, uint16_t from_x, uint16_t from_y);
 
-  // The strip, lent to RECOLOR (RecolorDecoder): both run whole inside one feed() call, never
-  // together, so one 512-byte buffer serves both.
+  // The strip, lent to RECOLOR (RecolorDecoder) and CELLS (CellsDecoder): each runs whole inside
+  // one feed() call, never together, so one 512-byte buffer serves all three.
   uint8_t* strip() { return strip_; }
 
  private:

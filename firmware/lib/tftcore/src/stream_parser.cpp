@@ -47,10 +47,11 @@ StreamParser::StreamParser(Display& display, const ParserConfig& config)
       lz4_(writer_, config.block),
       rice_(writer_, config.block) {
   // Never agree to an encoding this core cannot decode, nor to COPY or RECOLOR on a display it
-  // cannot read, nor to LZ4, RICE, JPEG or RECOLOR without a buffer for a whole RECT.
+  // cannot read, nor to LZ4, RICE, JPEG, RECOLOR or CELLS without a buffer for a whole RECT, nor to
+  // CACHED or CELLS without the cache.
   config_.encodings = encodings_for(display, config_.encodings & kMaskImplemented, config_.block, config_.max_body,
                                     config_.cache);
-  copier_.set_piece_limit(config.copy_piece_pixels);  // RECOLOR's pieces too: it borrows the strip
+  copier_.set_piece_limit(config.copy_piece_pixels);  // RECOLOR's and CELLS' pieces too: they borrow the strip
 }
 
 void StreamParser::reset() {
@@ -97,6 +98,7 @@ size_t StreamParser::step(const uint8_t* data, size_t size, Event& event) {
     case Phase::cached_payload: return take_cached(data, size, event);
     case Phase::rice_payload: return take_streamed(rice_, data, size, event);
     case Phase::recolor_payload: return take_collected(data, size, event);
+    case Phase::cells_payload: return take_collected(data, size, event);
     case Phase::stopped: break;
   }
   return 0;
@@ -287,6 +289,10 @@ Event StreamParser::begin_rect() {
     phase_ = Phase::recolor_payload;
     return payload == 0 ? finish_recolor() : Event::none;
   }
+  if (encoding == kEncodingCells) {
+    phase_ = Phase::cells_payload;  // as RECOLOR
+    return payload == 0 ? finish_cells() : Event::none;
+  }
   const PixelOrder order = accept_.big_endian ? PixelOrder::big_endian : PixelOrder::little_endian;
   writer_.begin(rect, order, keep);
   if (encoding == kEncodingRaw) {
@@ -346,13 +352,17 @@ Event StreamParser::finish_streamed(Decoder& decoder) {
   return error != Error::none ? fail(error) : finish_rect();
 }
 
-// JPEG and RECOLOR payloads: into the block buffer as they arrive, used once the last byte is in.
+// JPEG, RECOLOR and CELLS payloads: into the block buffer as they arrive, used once the last byte is in.
 size_t StreamParser::take_collected(const uint8_t* data, size_t size, Event& event) {
   const size_t n = min_size(size, body_left_);
   const size_t at = static_cast<size_t>(body_len_ - kRectHeader - body_left_);
   __builtin_memcpy(config_.block.data + at, data, n);
   body_left_ = static_cast<uint16_t>(body_left_ - n);
-  if (body_left_ == 0) event = phase_ == Phase::jpeg_payload ? finish_jpeg() : finish_recolor();
+  if (body_left_ == 0) {
+    event = phase_ == Phase::jpeg_payload      ? finish_jpeg()
+            : phase_ == Phase::recolor_payload ? finish_recolor()
+                                               : finish_cells();
+  }
   return n;
 }
 
@@ -376,6 +386,17 @@ Event StreamParser::finish_recolor() {
   const Error error = RecolorDecoder::check(config_.block.data, size, static_cast<uint32_t>(rect.w) * rect.h, order);
   if (error != Error::none) return fail(error);
   recolor_.apply(rect, config_.block.data, size, order);
+  return finish_rect();
+}
+
+// Checked whole before a pixel changes, then drawn from the cache in this feed() call. The cache's
+// pixels are in the ACCEPT's order, as KEEP stored them and CACHED draws them.
+Event StreamParser::finish_cells() {
+  const Window rect = rect_window();
+  const Error error = check_cells(config_.block.data, body_len_ - kRectHeader, rect.w, rect.h);
+  if (error != Error::none) return fail(error);
+  draw_cells(writer_, copier_, rect, accept_.big_endian ? PixelOrder::big_endian : PixelOrder::little_endian,
+             config_.block.data, config_.cache.data);
   return finish_rect();
 }
 

@@ -12,7 +12,8 @@
 // windows) inside the feed() call that brings its last byte: ~6 M instructions for 320x240, some
 // 40-60 ms on an ESP32-C3, while Wi-Fi and lwIP go on receiving in their own task. A RECOLOR RECT
 // is collected the same way, checked whole, then its box is read back, mapped and written back
-// through COPY's strip in that same feed() call.
+// through COPY's strip in that same feed() call. A CELLS RECT too is collected and checked whole,
+// then drawn from the bitmap cache through that strip in that call.
 //
 // One difference is inherent to streaming: an error the reference finds only once a whole body is
 // buffered (RUNS that overflow or stop short, LZ4 sequences that overflow, point before the RECT
@@ -24,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cells_decoder.h"
 #include "decoders.h"
 #include "display.h"
 #include "error.h"
@@ -40,28 +42,30 @@ namespace tft {
 struct ParserConfig {
   uint16_t encodings = kMaskImplemented;  // the mask the board offered in HELLO
   uint16_t max_body = 0xFFFF;             // the largest body the board offered in HELLO
-  // COPY's and RECOLOR's pieces (they share the strip): see RectCopier::set_piece_limit.
+  // COPY's, RECOLOR's and CELLS' pieces (they share the strip): see RectCopier::set_piece_limit.
   uint32_t copy_piece_pixels = RectCopier::kStripPixels;
-  // LZ4's, RICE's, JPEG's and RECOLOR's: the board's storage, at least max_body bytes (else none of
-  // them); outlives the parser.
+  // LZ4's, RICE's, JPEG's, RECOLOR's and CELLS': the board's storage, at least max_body bytes (else
+  // none of them); outlives the parser.
   BlockBuffer block{};
-  // The bitmap cache KEEP fills and CACHED draws from: 2 * kCachePixels bytes (else no CACHED), kept
-  // across frames for the server, which alone decides what goes where; outlives the parser.
+  // The bitmap cache KEEP fills and CACHED and CELLS draw from: 2 * kCachePixels bytes (else neither),
+  // kept across frames for the server, which alone decides what goes where; outlives the parser.
   BlockBuffer cache{};
 };
 
 // What a board may offer on `display`: `mask` without COPY and RECOLOR when the display cannot read
-// back, without LZ4, RICE, JPEG and RECOLOR unless `block` holds `max_body` bytes (an LZ4 or RICE
-// RECT decodes to at most max_body - 9 bytes, a JPEG or RECOLOR RECT carries at most that many). The
-// board's HELLO and the parser both apply it, so the server never gets to choose them then. Without
-// a `cache` of 2 * kCachePixels bytes, no CACHED.
+// back, without LZ4, RICE, JPEG, RECOLOR and CELLS unless `block` holds `max_body` bytes (an LZ4 or
+// RICE RECT decodes to at most max_body - 9 bytes, a JPEG, RECOLOR or CELLS RECT carries at most that
+// many). Without a `cache` of 2 * kCachePixels bytes, no CACHED, and no CELLS without CACHED (its
+// cells are what KEEPs put in the cache). The board's HELLO and the parser both apply it, so the
+// server never gets to choose them then.
 inline uint16_t encodings_for(const Display& display, uint16_t mask, const BlockBuffer& block = BlockBuffer{},
                               uint16_t max_body = 0, const BlockBuffer& cache = BlockBuffer{}) {
   if (!display.can_read()) mask = static_cast<uint16_t>(mask & ~(kMaskCopy | kMaskRecolor));
   if (block.data == nullptr || block.size < max_body) {
-    mask = static_cast<uint16_t>(mask & ~(kMaskLz4 | kMaskJpeg | kMaskRice | kMaskRecolor));
+    mask = static_cast<uint16_t>(mask & ~(kMaskLz4 | kMaskJpeg | kMaskRice | kMaskRecolor | kMaskCells));
   }
   if (cache.data == nullptr || cache.size < 2 * kCachePixels) mask = static_cast<uint16_t>(mask & ~kMaskCached);
+  if ((mask & kMaskCached) == 0) mask = static_cast<uint16_t>(mask & ~kMaskCells);
   return mask;
 }
 
@@ -114,7 +118,7 @@ class StreamParser {
  private:
   enum class Phase : uint8_t {
     header, fixed_body, reject_body, rect_header, raw_payload, runs_payload, copy_payload, lz4_payload,
-    jpeg_payload, cached_payload, rice_payload, recolor_payload, stopped
+    jpeg_payload, cached_payload, rice_payload, recolor_payload, cells_payload, stopped
   };
 
   size_t step(const uint8_t* data, size_t size, Event& event);
@@ -141,6 +145,7 @@ class StreamParser {
   Event finish_copy();
   Event finish_jpeg();
   Event finish_recolor();
+  Event finish_cells();
   Event finish_cached();
   Event finish_rect();
   Event finish_message(Event event);
@@ -153,7 +158,7 @@ class StreamParser {
   RawDecoder raw_;
   RunsDecoder runs_;
   RectCopier copier_;
-  RecolorDecoder recolor_;  // borrows copier_'s strip
+  RecolorDecoder recolor_;  // borrows copier_'s strip (so does CELLS, draw_cells)
   Lz4Decoder lz4_;
   RiceDecoder rice_;
   // 5.3 KB (tables, one MCU): here rather than on a stack, in the parser a board keeps static.

@@ -6,6 +6,7 @@
 // The portable core.
 #include "../../../lib/tftcore/src/backoff.cpp"
 #include "../../../lib/tftcore/src/board_messages.cpp"
+#include "../../../lib/tftcore/src/cells_decoder.cpp"
 #include "../../../lib/tftcore/src/connection.cpp"
 #include "../../../lib/tftcore/src/decoders.cpp"
 #include "../../../lib/tftcore/src/error.cpp"
