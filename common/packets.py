@@ -5,18 +5,22 @@ block RAW, RUNS, LZ4 or RICE, whichever is smallest (common/encodings.py); or th
 RECOLOR of what the board shows there, where that is smaller (common/recolor.py: a dimmed or
 re-themed area); with a JPEG quality, photo-like boxes as JPEG where that is less than half the
 bytes. For a board with a bitmap cache, small blocks carry their digest, so `use_cache` can turn
-blocks the board holds into CACHED RECTs.
+blocks the board holds into CACHED RECTs; and on a picture of text on a grid (common/cells.py),
+boxes are cut into its cells, so `use_cache` can draw them as CELLS of the glyphs the board holds.
 """
 
 from __future__ import annotations
 
 from collections.abc import Container
+from dataclasses import dataclass
+from functools import cached_property
 from typing import NamedTuple
 
 import numpy as np
 
 from common import protocol
 from common.bitmap_cache import KEEP_MAX_PIXELS, CacheState, digest
+from common.cells import Grid, cell_digests, cell_pixels, cells_payload
 from common.damage import Update, split_to_fit
 from common.encodings import encode_best, encode_jpeg
 from common.messages import Demand
@@ -26,6 +30,8 @@ from common.recolor import encode_recolor
 LOSSY_WORTH = 0.25  # JPEG is tried on a box whose lossless bytes exceed this share of RAW (photo-like)
 LOSSY_MIN_PIXELS = 1024  # smaller boxes stay lossless: JPEG's tables alone are ~600 bytes
 RECOLOR_MIN_BYTES = 96  # RECOLOR is tried on boxes that take more (a dimmed or re-themed area)
+NEW_CELLS_SHARE = 0.5  # a box whose cells are more often new than not goes as blocks: not text after all
+KEEPABLE = frozenset({protocol.Encoding.RAW, protocol.Encoding.RUNS, protocol.Encoding.LZ4})
 
 
 class Block(NamedTuple):
@@ -36,35 +42,108 @@ class Block(NamedTuple):
     digest: bytes | None
 
 
+@dataclass
+class CellBox:
+    """A box of whole cells of a text grid, which a board with a bitmap cache gets as one CELLS RECT
+    of the cells it holds (KEEPing the others first), or else as the damage in it in blocks."""
+
+    box: Box
+    cells: np.ndarray  # (cells, cell_h, cell_w) pixels, row-major over the box
+    digests: list[bytes]
+    damage: Box  # what changed inside the box
+    pixels: np.ndarray  # the whole picture
+    demand: Demand
+    big_endian: bool
+
+    @cached_property
+    def blocks(self) -> list[Block]:
+        """The damage as lossless blocks: built only for a board that does not get the cells."""
+        return box_blocks(self.pixels, self.damage, self.demand, self.big_endian, 0, None)[0]
+
+
 class Packet(NamedTuple):
-    payload: bytes  # RECT messages
+    payload: bytes  # RECT messages; with cell boxes, built per board by use_cache
     rects: int
     lossy: list[Box]  # boxes sent as JPEG: the board shows them only approximately
-    blocks: tuple[Block, ...] = ()  # the same messages, for a board with a bitmap cache (use_cache)
+    blocks: tuple[Block | CellBox, ...] = ()  # the same messages, for a board with a bitmap cache (use_cache)
+
+    def block_digests(self) -> list[bytes]:
+        """Digests of the blocks a board's cache may keep (cells are kept as they are needed)."""
+        return [b.digest for b in self.blocks if isinstance(b, Block) and b.digest]
 
 
 def use_cache(packet: Packet, cache: CacheState, seen: Container[bytes]) -> tuple[Packet, CacheState]:
     """The packet for a board whose cache holds `cache`: blocks it holds become CACHED RECTs, blocks
-    `seen` before are kept (they come back: a clock's digits; what never did is not worth a place);
-    and what its cache holds after this packet."""
+    `seen` before are kept (they come back: a clock's digits; what never did is not worth a place),
+    boxes of text cells go as CELLS where that is worth it; and what its cache holds after this packet."""
     if not packet.blocks:
         return packet, cache
-    messages = []
-    for block in packet.blocks:
-        offset = cache.offset_of(block.digest) if block.digest else None
-        if offset is not None:
-            messages.append(protocol.cached_rect(*block.box, offset))
-        elif block.digest and block.digest in seen:
-            offset, cache = cache.keep(block.digest, block.box.w * block.box.h)
-            messages += (protocol.keep(offset), block.message)
+    messages: list[bytes] = []
+    for part in packet.blocks:
+        if isinstance(part, CellBox):
+            drawn, cache = cells_or_blocks(part, cache, seen)
         else:
-            messages.append(block.message)
-    return packet._replace(payload=b"".join(messages)), cache
+            drawn, cache = cached_block(part, cache, seen)
+        messages += drawn
+    rects = sum(m[0] == protocol.ServerMsg.RECT for m in messages)
+    return packet._replace(payload=b"".join(messages), rects=rects), cache
 
 
-def packetize(pixels: np.ndarray, update: Update, demand: Demand, big_endian: bool, quality: int = 0) -> Packet:
-    """RECT messages for the update (its move first), each box in its smallest encoding (box_blocks)."""
-    blocks: list[Block] = []
+def cached_block(block: Block, cache: CacheState, seen: Container[bytes]) -> tuple[list[bytes], CacheState]:
+    """A block as a CACHED RECT if the cache holds it, else its message, KEEPing it if `seen` before."""
+    offset = cache.offset_of(block.digest) if block.digest else None
+    if offset is not None:
+        return [protocol.cached_rect(*block.box, offset)], cache
+    if block.digest and block.digest in seen:
+        offset, cache = cache.keep(block.digest, block.box.w * block.box.h)
+        return [protocol.keep(offset), block.message], cache
+    return [block.message], cache
+
+
+def cells_or_blocks(cell_box: CellBox, cache: CacheState, seen: Container[bytes]) -> tuple[list[bytes], CacheState]:
+    """The box as CELLS of what the cache holds, the missing cells KEEPed first, unless over
+    NEW_CELLS_SHARE of its cells are new (not text after all): then the damage in it as blocks."""
+    cells = draw_cells(cell_box, cache)
+    if cells is not None:
+        return cells
+    blocks: list[bytes] = []
+    for block in cell_box.blocks:
+        drawn, cache = cached_block(block, cache, seen)
+        blocks += drawn
+    return blocks, cache
+
+
+def draw_cells(cell_box: CellBox, cache: CacheState) -> tuple[list[bytes], CacheState] | None:
+    """KEEP and draw each cell the cache lacks, then one CELLS RECT of the whole box; None if too
+    many are new, or keeping them would push out cells the box needs (more glyphs than the cache holds)."""
+    box, cells, digests = cell_box.box, cell_box.cells, cell_box.digests
+    count, cell_h, cell_w = cells.shape
+    offsets = [cache.offset_of(d) for d in digests]
+    missing = {digests[i]: i for i in reversed(range(count)) if offsets[i] is None}  # each at its first place
+    if len(missing) > NEW_CELLS_SHARE * count:
+        return None
+    keepable = KEEPABLE & cell_box.demand.encodings
+    columns = box.w // cell_w
+    messages: list[bytes] = []
+    for cell_digest, index in sorted(missing.items(), key=lambda item: item[1]):
+        offset, cache = cache.keep(cell_digest, cell_w * cell_h)
+        x, y = box.x + index % columns * cell_w, box.y + index // columns * cell_h
+        encoding, payload = encode_best(cells[index], cell_box.big_endian, keepable)
+        messages += (protocol.keep(offset), protocol.rect(x, y, cell_w, cell_h, encoding, payload))
+    if missing:
+        offsets = [cache.offset_of(d) for d in digests]
+    if None in offsets:
+        return None
+    payload = cells_payload(cell_w, cell_h, offsets)  # type: ignore[arg-type]  # no None, checked above
+    return [*messages, protocol.rect(*box, protocol.Encoding.CELLS, payload)], cache
+
+
+def packetize(
+    pixels: np.ndarray, update: Update, demand: Demand, big_endian: bool, quality: int = 0, grid: Grid | None = None
+) -> Packet:
+    """RECT messages for the update (its move first), each box in its smallest encoding (box_blocks);
+    for a board that takes CELLS, boxes on the text `grid` also cut into its cells (cell_boxes)."""
+    blocks: list[Block | CellBox] = []
     lossy: list[Box] = []
     cacheable = protocol.Encoding.CACHED in demand.encodings
     if update.move is not None:
@@ -75,7 +154,13 @@ def packetize(pixels: np.ndarray, update: Update, demand: Demand, big_endian: bo
     shown = None
     if update.shown is not None and protocol.Encoding.RECOLOR in demand.encodings:
         shown = update.shown.copy()
+    cells = grid if {protocol.Encoding.CELLS, protocol.Encoding.CACHED} <= demand.encodings else None
     for box in update.boxes:
+        cover = cells.cover(box) if cells is not None else None
+        if cover is not None:
+            blocks += cell_boxes(pixels, box, cover, demand, big_endian, cells)  # type: ignore[arg-type]
+            shown = None  # cells draw more than the box: the board's picture is known again only per board
+            continue
         drawn, approximate = box_blocks(pixels, box, demand, big_endian, quality, shown)
         blocks += drawn
         if approximate:
@@ -83,8 +168,24 @@ def packetize(pixels: np.ndarray, update: Update, demand: Demand, big_endian: bo
             shown = None  # the board shows this box only approximately from now on
         elif shown is not None:
             shown[box.y : box.y + box.h, box.x : box.x + box.w] = pixels[box.y : box.y + box.h, box.x : box.x + box.w]
-    payload = b"".join(b.message for b in blocks)
-    return Packet(payload, len(blocks), lossy, tuple(blocks) if cacheable else ())
+    plain = [b.message for b in blocks if isinstance(b, Block)]  # use_cache builds those with cells
+    return Packet(b"".join(plain), len(plain), lossy, tuple(blocks) if cacheable else ())
+
+
+def cell_boxes(pixels: np.ndarray, box: Box, cover: Box, demand: Demand, big_endian: bool, grid: Grid) -> list[CellBox]:
+    """The cells covering a damage box, in bands of whole cell rows whose CELLS RECT fits the board's
+    buffer, each with the damage in it (for a board that gets blocks instead)."""
+    columns = cover.w // grid.w
+    most_cells = (demand.max_body - protocol.RECT_HEADER.size - protocol.CELL_SIZE.size) // protocol.CACHE_OFFSET.size
+    band_h = max(1, most_cells // columns) * grid.h
+    parts = []
+    for top in range(cover.y, cover.y + cover.h, band_h):
+        band = Box(cover.x, top, cover.w, min(band_h, cover.y + cover.h - top))
+        cells = cell_pixels(pixels, band, grid.w, grid.h)
+        damage_top, damage_bottom = max(top, box.y), min(band.y + band.h, box.y + box.h)
+        damage = Box(box.x, damage_top, box.w, damage_bottom - damage_top)
+        parts.append(CellBox(band, cells, cell_digests(cells), damage, pixels, demand, big_endian))
+    return parts
 
 
 def box_blocks(

@@ -42,6 +42,7 @@ class Encoding(enum.IntEnum):
     CACHED = 5  # payload: an offset into the board's bitmap cache, where a KEEP put these w*h pixels
     RICE = 6  # payload: each pixel predicted from its neighbours, the residuals Rice-coded (photos, lossless)
     RECOLOR = 7  # payload: a colour table and patches applied to the box as shown (common/recolor.py)
+    CELLS = 8  # payload: a cell size and, per cell of the box, an offset into the bitmap cache (common/cells.py)
 
     @property
     def bit(self) -> int:
@@ -62,6 +63,7 @@ RECT_HEADER = struct.Struct("<HHHHB")
 COPY_SOURCE = struct.Struct("<HH")
 CACHE_OFFSET = struct.Struct("<H")  # KEEP's body and a CACHED RECT's payload: a pixel offset into the cache
 CACHE_PIXELS = 16384  # a board that offers CACHED keeps this many pixels (32 KB) for the server to use
+CELL_SIZE = struct.Struct("<BB")  # a CELLS payload's cell width and height, then a CACHE_OFFSET per cell
 
 # Largest body the server accepts for each board message: checked before the body is read.
 BOARD_BODY_LIMITS = {BoardMsg.HELLO: 160, BoardMsg.ACK: _ACK_STATS.size + _SEQ.size, BoardMsg.KEEPALIVE: 0}

@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image
 
 from common import protocol
+from common.cells import decode_cells
 from common.encodings import decode
 from common.protocol import Accept, Encoding, ProtocolError, ServerMsg
 from common.recolor import decode_recolor
@@ -160,6 +161,9 @@ class BoardStream:
             return
         if code == Encoding.CACHED:
             self.framebuffer[y : y + h, x : x + w] = self._cached(w, h, payload)
+            return
+        if code == Encoding.CELLS:
+            self.framebuffer[y : y + h, x : x + w] = decode_cells(payload, w, h, self.cache)
             return
         if code == Encoding.RECOLOR:
             box = self.framebuffer[y : y + h, x : x + w]

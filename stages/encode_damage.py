@@ -8,7 +8,9 @@ the box that moved (common/motion.py); then exact damage against that, merged wh
 bytes (common/damage.py), split to the board's buffer, each block in the smallest encoding the
 board takes, small ones from its bitmap cache where it holds them, or a recoloured box as one
 RECOLOR of what the board shows there (common/packets.py). COPY and RECOLOR make the board read
-its panel back; a display with `read_back = false` never gets them. On a
+its panel back; a display with `read_back = false` never gets them. On text on a grid (common/cells.py),
+a board with a bitmap cache gets what changed as CELLS of the glyphs it holds instead, moved text
+included: it then reads nothing back. On a
 display with `lossy_quality`, photo-like boxes go as JPEG while the picture changes; the answer's
 key is then (epoch, -n), "frame n, partly approximate", and once the picture has stood still the
 board gets those boxes again losslessly. Workers may finish out of order: a picture that comes
@@ -32,6 +34,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from common import protocol
 from common.bitmap_cache import EMPTY, CacheState
+from common.cells import Grid, find_grid
 from common.config import Config, Display
 from common.control import (
     ATTACHED_TIMEOUT_S,
@@ -56,6 +59,7 @@ REFRESH_AFTER_S = 0.25  # a frame sent partly as JPEG is redrawn exactly once it
 REFRESH_POLL_MS = 50
 # Encodings a board applies by reading its panel back: a display with `read_back = false` never gets them.
 READ_BACK = frozenset({protocol.Encoding.COPY, protocol.Encoding.RECOLOR})
+GRID_LOOK_SHARE = 4  # a text grid is looked for again when the damage covers a quarter of the picture
 BLOCKS_SEEN = 4096  # digests of recent small blocks remembered: a block seen again is kept in a board's cache
 
 
@@ -98,6 +102,8 @@ class DisplayState:
     # board id -> frame key -> what the board's bitmap cache holds once it shows that frame
     caches: dict[str, OrderedDict[tuple[int, int], CacheState]] = field(default_factory=dict)
     blocks_seen: OrderedDict[bytes, None] = field(default_factory=OrderedDict)  # digests of recent small blocks
+    grid: Grid | None = None  # the text grid last looked for (common/cells.py), for boards that take CELLS
+    grid_of: tuple[int, int] | None = None  # the frame it was looked for in
 
     @property
     def latest(self) -> Picture | None:
@@ -171,16 +177,18 @@ class DisplayState:
         assert latest is not None
         have, approximate = self.board_has(demand.have)
         can_copy = protocol.Encoding.COPY in demand.encodings and not approximate
-        if (demand.have, can_copy) not in self.updates:
-            self.updates[(demand.have, can_copy)] = self._plan(have, approximate, can_copy)
-        update = self.updates[(demand.have, can_copy)]
+        cells = protocol.Encoding.CELLS in demand.encodings
+        if (demand.have, can_copy, cells) not in self.updates:
+            self.updates[(demand.have, can_copy, cells)] = self._plan(have, approximate, can_copy, cells)
+        update = self.updates[(demand.have, can_copy, cells)]
         key = (demand.have, demand.encodings, demand.max_body)
         fresh = key not in self.packets
         if fresh:
             refresh = have == latest.header.order_key  # a refresh is what makes the picture exact
             lossy = protocol.Encoding.JPEG in demand.encodings and not refresh
             quality = self.display.lossy_quality if lossy else 0
-            self.packets[key] = packetize(latest.pixels, update, demand, self.display.profile.big_endian, quality)
+            big_endian, grid = self.display.profile.big_endian, self.grid if cells else None
+            self.packets[key] = packetize(latest.pixels, update, demand, big_endian, quality, grid)
         packet = self.packets[key]
         shows = latest.header.order_key
         if packet.lossy:
@@ -203,25 +211,40 @@ class DisplayState:
             caches.popitem(last=False)
         if not fresh:
             return packet
-        for block in packet.blocks:
-            if block.digest:
-                self.blocks_seen[block.digest] = None
-                self.blocks_seen.move_to_end(block.digest)
+        for block_digest in packet.block_digests():
+            self.blocks_seen[block_digest] = None
+            self.blocks_seen.move_to_end(block_digest)
         while len(self.blocks_seen) > BLOCKS_SEEN:
             self.blocks_seen.popitem(last=False)
         return packet
 
-    def _plan(self, have: tuple[int, int] | None, approximate: list[Box], can_copy: bool) -> Update:
+    def _plan(self, have: tuple[int, int] | None, approximate: list[Box], can_copy: bool, cells: bool) -> Update:
+        """The update from the board's frame to the newest. On text for a board that takes CELLS, no
+        move is looked for: what moved is redrawn from glyph cells the board holds, read back never."""
         latest = self.latest
         assert latest is not None
+        height, width = latest.pixels.shape
         if have is None:
-            return Update(None, [Box(0, 0, latest.pixels.shape[1], latest.pixels.shape[0])])
+            if cells:
+                self._look_for_grid()
+            return Update(None, [Box(0, 0, width, height)])
         old, redraw = self.history[have].pixels, tuple(approximate)
-        if can_copy and self.motion_search.due():
+        if can_copy and not (cells and self.grid is not None) and self.motion_search.due():
             update = plan_update(old, latest.pixels, True, redraw)
             self.motion_search.found(update.move is not None)
-            return update
-        return plan_update(old, latest.pixels, False, redraw)
+        else:
+            update = plan_update(old, latest.pixels, False, redraw)
+        if cells and sum(b.w * b.h for b in update.boxes) * GRID_LOOK_SHARE >= width * height:
+            self._look_for_grid()
+        return update
+
+    def _look_for_grid(self) -> Grid | None:
+        """The newest frame's text grid, looked for once per frame; kept for the frames that follow."""
+        latest = self.latest
+        assert latest is not None
+        if self.grid_of != latest.header.order_key:
+            self.grid, self.grid_of = find_grid(latest.pixels, self.grid), latest.header.order_key
+        return self.grid
 
 
 def make_metrics(registry: CollectorRegistry) -> dict:

@@ -4,9 +4,10 @@
 
 Streams: every shared vector with each byte flipped (three ways), and random sessions encoded by
 common/encodings.py (random sizes, byte orders, RAW/RUNS/LZ4/RICE, keepalives, KEEP and CACHED),
-RECOLOR (common/recolor.py, from a guess of what the panel shows) and JPEG, some of them cut or
-with a byte changed (replay_stream gives the core a block buffer of max_body, a bitmap cache and
-a panel it reads back, so it offers LZ4, RICE, JPEG, CACHED, COPY and RECOLOR). The JPEGs are Pillow's,
+RECOLOR (common/recolor.py, from a guess of what the panel shows), CELLS (common/cells.py, random
+cell sizes and offsets) and JPEG, some of them cut or with a byte changed (replay_stream gives the
+core a block buffer of max_body, a bitmap cache and a panel it reads back, so it offers LZ4, RICE,
+JPEG, CACHED, CELLS, COPY and RECOLOR). The JPEGs are Pillow's,
 4:4:4 or grey, which libjpeg (the reference's decoder) and the core decode to the same pixels;
 the server's 4:2:0 differs slightly by design (libjpeg smooths chroma).
 Rules, from the documented difference between a streaming and a buffering parser:
@@ -43,6 +44,7 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from common import protocol  # noqa: E402
+from common.cells import cells_payload  # noqa: E402
 from common.encodings import encode_best, encode_lz4, encode_raw, encode_rice  # noqa: E402
 from common.protocol import Encoding, ProtocolError  # noqa: E402
 from common.recolor import encode_recolor  # noqa: E402
@@ -51,6 +53,7 @@ from devices.reference_display import BoardStream  # noqa: E402
 
 JPEG_MASKS = [17, 19, 27]  # RAW (+ RUNS, + LZ4) + JPEG
 RECOLOR_MASKS = [135, 171]  # RAW, RUNS + COPY or LZ4 and CACHED, + RECOLOR
+CELLS_MASKS = [299, 427]  # RAW, RUNS, LZ4, CACHED, CELLS, and RECOLOR
 
 
 class Case(NamedTuple):
@@ -122,10 +125,18 @@ def cache_offset(rng: random.Random, pixels: int) -> int:
     return rng.choice([rng.randint(0, max(0, last)), max(0, last), rng.randrange(0x10000)])
 
 
+def random_cells(rng: random.Random, w: int, h: int) -> bytes:
+    """A CELLS payload: a cell size that tiles w x h (now and then one that does not), an offset per cell."""
+    cell_w = rng.choice([d for d in range(1, w + 1) if w % d == 0]) if rng.random() < 0.9 else rng.randint(0, 3)
+    cell_h = rng.choice([d for d in range(1, h + 1) if h % d == 0])
+    cells = (w // cell_w) * (h // cell_h) if cell_w else 1
+    return cells_payload(cell_w, cell_h, [cache_offset(rng, cell_w * cell_h) for _ in range(cells)])
+
+
 def random_session(rng: random.Random) -> Case:
     width, height = rng.randint(1, 24), rng.randint(1, 16)
     max_body = rng.choice([64, 100, 256, 1000, 0xFFFF])
-    masks = [1, 3, 9, 11, 35, 43, 67, 107, *JPEG_MASKS, *RECOLOR_MASKS]
+    masks = [1, 3, 9, 11, 35, 43, 67, 107, *JPEG_MASKS, *RECOLOR_MASKS, *CELLS_MASKS]
     mask = rng.choice(masks)
     big = rng.random() < 0.5
     chosen = protocol.mask_to_encodings(mask if rng.random() < 0.8 else rng.choice(masks))
@@ -165,6 +176,8 @@ def random_session(rng: random.Random) -> Case:
                 out += protocol.keep(cache_offset(rng, w * h))
             if Encoding.CACHED in chosen and rng.random() < 0.3:
                 encoding, payload = Encoding.CACHED, protocol.CACHE_OFFSET.pack(cache_offset(rng, w * h))
+            if Encoding.CELLS in chosen and rng.random() < 0.3:
+                encoding, payload = Encoding.CELLS, random_cells(rng, w, h)
             out += protocol.rect(x, y, w, h, encoding, payload)
         out += protocol.frame_end(seq)
         seq = (seq + 1) & 0xFFFFFFFF

@@ -409,6 +409,49 @@ RECOLOR_PAST_THE_BUFFER = (
     accept(mask=135, max_body=64) + begin(1) + recolor(0, 0, W, H, [(i, i + 1) for i in range(14)])
 )
 
+
+def cells(x: int, y: int, w: int, h: int, cell_w: int, cell_h: int, offsets: list[int], extra: bytes = b"") -> bytes:
+    return rect(x, y, w, h, 8, struct.pack("<BB", cell_w, cell_h) + struct.pack(f"<{len(offsets)}H", *offsets) + extra)
+
+
+# Streams for a board with a cache and a block buffer (mask 299: RAW, RUNS, LZ4, CACHED, CELLS); the
+# cache holds RED GREEN BLUE WHITE at 0..3 in most of them (cells read only what was kept).
+WITH_CELLS = accept(mask=299) + begin(1)
+KEPT = WITH_CELLS + keep(0) + rect(0, 0, W, 1, 0, be_pixels(RED, GREEN, BLUE, WHITE))
+CELLS_STREAMS = {
+    "cells_two_wide": KEPT + cells(0, 1, 4, 2, 2, 1, [0, 2, 2, 0]) + end(1),
+    "cells_two_high": KEPT + cells(1, 0, 2, 2, 1, 2, [2, 0]) + end(1),
+    "cells_one_pixel_each": KEPT + cells(0, 0, W, H, 1, 1, [3, 2, 1, 0, 0, 0, 1, 1, 2, 3, 3, 2]) + end(1),
+    "cells_one_cell_is_the_box": KEPT + cells(1, 1, 2, 2, 2, 2, [0]) + end(1),
+    "cells_same_cell_everywhere": KEPT + cells(0, 0, W, H, 2, 1, [1] * 6) + end(1),
+    "cells_at_the_cache_end": WITH_CELLS
+    + keep(CACHE_PIXELS - 2)
+    + rect(2, 2, 2, 1, 0, be_pixels(BLUE, RED))
+    + cells(0, 0, 4, 1, 2, 1, [CACHE_PIXELS - 2, CACHE_PIXELS - 2])
+    + end(1),
+    "cells_then_drawn_over": KEPT + cells(0, 0, W, 2, 4, 1, [0, 0]) + rect(1, 1, 1, 1, 0, be_pixels(0x1234)) + end(1),
+    "cells_across_frames": KEPT + end(1) + begin(2) + cells(0, 0, W, H, 4, 1, [0, 0, 0]) + end(2),
+    "cells_little_endian": accept(flags=0, mask=299)
+    + begin(1)
+    + keep(5)
+    + rect(0, 0, 2, 1, 0, struct.pack("<HH", RED, 0x1234))
+    + cells(0, 1, 4, 1, 2, 1, [5, 5])
+    + end(1),
+    "error_cells_not_accepted": accept(mask=43) + begin(1) + cells(0, 0, 1, 1, 1, 1, [0]),
+    "error_cells_without_size": WITH_CELLS + rect(0, 0, W, H, 8, b"\x02"),
+    "error_cells_zero_wide": WITH_CELLS + cells(0, 0, W, H, 0, 1, [0]),
+    "error_cells_zero_high": WITH_CELLS + cells(0, 0, W, H, 1, 0, [0]),
+    "error_cells_width_not_whole": WITH_CELLS + cells(0, 0, W, 1, 3, 1, [0]),
+    "error_cells_height_not_whole": WITH_CELLS + cells(0, 0, 1, H, 1, 2, [0]),
+    "error_cells_offsets_short": WITH_CELLS + cells(0, 0, W, 1, 2, 1, [0]),
+    "error_cells_offsets_long": WITH_CELLS + cells(0, 0, W, 1, 2, 1, [0, 0, 0]),
+    "error_cells_half_an_offset": WITH_CELLS + cells(0, 0, W, 1, 2, 1, [0], extra=b"\x00"),
+    "error_cells_past_the_cache": WITH_CELLS + cells(0, 0, 2, 1, 2, 1, [CACHE_PIXELS - 1]),
+    "error_cells_last_past_the_cache": KEPT + cells(0, 0, W, H, 2, 1, [0, 0, 0, 0, 0, CACHE_PIXELS - 1]),
+    "error_cells_bad_grid_before_size": WITH_CELLS + cells(0, 0, W, 1, 3, 1, [CACHE_PIXELS]),
+    "error_cells_keep_before": WITH_CELLS + keep(0) + cells(0, 0, 1, 1, 1, 1, [0]),
+}
+
 HELLOS = {
     "minimal": b"TFTS\x01" + struct.pack("<HHHH", 320, 240, 1, 64) + b"\x04main\x00\x00",
     "full": b"TFTS\x01" + struct.pack("<HHHH", 240, 240, 3, 16384) + b"\x04desk\x05fw1.0\x06secret",
@@ -481,7 +524,8 @@ def main() -> None:
         ]
         + [device_vector("error_rice_past_the_block_buffer", RICE_PAST_THE_BUFFER, 67, 64, (WIDE_W, WIDE_H))]
         + [device_vector(n, s, encodings=167) for n, s in RECOLOR_STREAMS.items()]
-        + [device_vector("error_recolor_past_the_block_buffer", RECOLOR_PAST_THE_BUFFER, 135, 64)],
+        + [device_vector("error_recolor_past_the_block_buffer", RECOLOR_PAST_THE_BUFFER, 135, 64)]
+        + [device_vector(n, s, encodings=299) for n, s in CELLS_STREAMS.items()],
         "hello.json": [hello_vector(n, b) for n, b in HELLOS.items()],
     }
     for filename, vectors in files.items():
