@@ -2,11 +2,13 @@
 
 Each seed is fuzz_stream's 6-byte setup (the vectors' 4x3 display, their max_body, the vector's
 encodings: CACHED, RUNS, COPY, LZ4, JPEG and RICE are bits 0, 1, 2, 4, 5 and 7 of the setup byte,
-RECOLOR shares COPY's bit 2; pieces of 7 bytes)
+RECOLOR shares COPY's bit 2, CELLS CACHED's bit 0; pieces of 7 bytes)
 followed by a vector's stream, named after the vector. One more seed is a real 4:2:0 picture
 (firmware/test/jpeg/q50_420_17x33.jpg: partial MCUs at its right and bottom edges) as a JPEG RECT
 at (3, 5) of a 24x40 display, in pieces of 13 bytes; another a RECOLOR RECT (a table, patches, a
-2-byte skip) over a 29x21 box of a 32x24 display drawn with RUNS, in strips of 13 pixels.
+2-byte skip) over a 29x21 box of a 32x24 display drawn with RUNS, in strips of 13 pixels; another
+a CELLS RECT of 7x3 cells of 5x6 pixels (four KEEP'd glyphs and a cell at the cache's end) on a
+40x24 display, in strips of 13 pixels (so chunks of a row end inside cells).
 """
 
 import json
@@ -20,13 +22,16 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from common import protocol  # noqa: E402
-from common.encodings import encode_runs  # noqa: E402
+from common.cells import cells_payload  # noqa: E402
+from common.encodings import encode_raw, encode_runs  # noqa: E402
 from common.protocol import Encoding  # noqa: E402
 from common.recolor import encode_recolor  # noqa: E402
 
-# The fuzzer always offers RAW; COPY and RECOLOR (both read the panel back) share a bit.
+# The fuzzer always offers RAW; COPY and RECOLOR (both read the panel back) share a bit, CACHED and
+# CELLS (both draw from the cache) another.
 SETUP_BIT = {
     Encoding.CACHED: 0x01,
+    Encoding.CELLS: 0x01,
     Encoding.RUNS: 0x02,
     Encoding.COPY: 0x04,
     Encoding.RECOLOR: 0x04,
@@ -34,7 +39,7 @@ SETUP_BIT = {
     Encoding.JPEG: 0x20,
     Encoding.RICE: 0x80,
 }
-COPY_PIECES = [0, 1, 2, 3, 5, 8, 13, 40]  # fuzz_stream's COPY (and RECOLOR) strip sizes, bits 5-7 of `pieces`
+COPY_PIECES = [0, 1, 2, 3, 5, 8, 13, 40]  # fuzz_stream's COPY (RECOLOR, CELLS) strip sizes, bits 5-7 of `pieces`
 
 
 def offer(mask: int) -> int:
@@ -87,6 +92,25 @@ def recolor_seed() -> bytes:
     return setup(32, 24, 2048, protocol.encodings_to_mask(chosen), 11, strip=13) + stream
 
 
+def cells_seed() -> bytes:
+    """Four 5x6 glyphs, each KEEP'd as its own RAW RECT along the top, then a 35x18 box of 7x3 cells
+    drawn from them and from the cache's last 30 pixels, little-endian."""
+    chosen = frozenset({Encoding.RAW, Encoding.RUNS, Encoding.CACHED, Encoding.CELLS})
+    glyphs = np.random.default_rng(8).integers(0, 0x10000, size=(4, 6, 5), dtype=np.uint16)
+    stream = protocol.accept(protocol.Accept(False, chosen, 2048, 1000, 4000)) + protocol.frame_begin(1)
+    for i, glyph in enumerate(glyphs):
+        stream += protocol.keep(30 * i) + protocol.rect(5 * i, 0, 5, 6, Encoding.RAW, encode_raw(glyph, False))
+    offsets = [30 * (i * 3 % 4) for i in range(21)]
+    offsets[11] = protocol.CACHE_PIXELS - 30
+    stream += (
+        protocol.frame_end(1)
+        + protocol.frame_begin(2)
+        + protocol.rect(0, 6, 35, 18, Encoding.CELLS, cells_payload(5, 6, offsets))
+        + protocol.frame_end(2)
+    )
+    return setup(40, 24, 2048, protocol.encodings_to_mask(chosen), 11, strip=13) + stream
+
+
 def main() -> None:
     CORPUS.mkdir(parents=True, exist_ok=True)
     vectors = json.loads((ROOT / "tests" / "vectors" / "device_stream.json").read_text())
@@ -95,7 +119,8 @@ def main() -> None:
         (CORPUS / f"vector_{v['name']}").write_bytes(seed)
     (CORPUS / "jpeg_420_17x33").write_bytes(jpeg_seed())
     (CORPUS / "recolor_29x21").write_bytes(recolor_seed())
-    print(f"wrote {len(vectors) + 2} seeds to {CORPUS}")
+    (CORPUS / "cells_7x3").write_bytes(cells_seed())
+    print(f"wrote {len(vectors) + 3} seeds to {CORPUS}")
 
 
 if __name__ == "__main__":

@@ -49,12 +49,12 @@ TEST_CASE("the command line sets every option") {
   CHECK(o.encodings == 1);
 }
 
-TEST_CASE("the virtual device offers every encoding by default, COPY, LZ4, JPEG, CACHED, RICE and RECOLOR included; --encodings picks") {
+TEST_CASE("the virtual device offers every encoding by default, COPY, LZ4, JPEG, CACHED, RICE, RECOLOR and CELLS included; --encodings picks") {
   DeviceOptions o;
   std::string error;
   REQUIRE(parse({}, o, error));
   CHECK(o.encodings == tft::kMaskImplemented);
-  CHECK(o.encodings == 255);
+  CHECK(o.encodings == 511);
   REQUIRE(parse({"--encodings", "raw,copy"}, o, error));
   CHECK(o.encodings == (tft::kMaskRaw | tft::kMaskCopy));
   REQUIRE(parse({"--encodings", "raw,runs,copy"}, o, error));

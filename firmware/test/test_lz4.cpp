@@ -374,7 +374,8 @@ TEST_CASE("LZ4 is offered only with a block buffer of max_body bytes, and refuse
   // (JPEG shares the buffer and the rule: test_jpeg_rect.cpp.)
   CHECK(encodings_for(display, kMaskImplemented) == (kMaskRaw | kMaskRuns | kMaskCopy));
   CHECK(encodings_for(display, kMaskImplemented, BlockBuffer{storage, 255}, 256) == (kMaskRaw | kMaskRuns | kMaskCopy));  // nor RICE
-  CHECK(encodings_for(display, kMaskImplemented, BlockBuffer{storage, 256}, 256) == (kMaskImplemented & ~kMaskCached));
+  CHECK(encodings_for(display, kMaskImplemented, BlockBuffer{storage, 256}, 256) ==
+        (kMaskImplemented & ~(kMaskCached | kMaskCells)));  // no cache: neither
   CHECK(encodings_for(display, kMaskImplemented, BlockBuffer{nullptr, 256}, 256) == (kMaskRaw | kMaskRuns | kMaskCopy));
 
   for (const size_t size : {size_t{0}, size_t{255}, size_t{256}}) {
@@ -406,8 +407,8 @@ TEST_CASE("a board with a block buffer says LZ4 in its HELLO and draws LZ4 RECTs
     connection.poll(1000);
     connection.poll(1000);
     CHECK(offered_encodings(net.outbox) ==
-          (with_buffer ? kMaskImplemented & ~kMaskCached
-                       : kMaskImplemented & ~(kMaskLz4 | kMaskJpeg | kMaskRice | kMaskRecolor | kMaskCached)));
+          (with_buffer ? kMaskImplemented & ~(kMaskCached | kMaskCells)
+                       : kMaskImplemented & ~(kMaskLz4 | kMaskJpeg | kMaskRice | kMaskRecolor | kMaskCached | kMaskCells)));
     net.server_sends(cat({accept_msg(1, kLz4Mask, 1024), begin_msg(5),
                           rect_msg(0, 0, 20, 10, kEncodingLz4, seq({0xF8, 0x00}, 2, 398)), end_msg(5)}));
     connection.poll(1000);

@@ -59,9 +59,9 @@ TEST_CASE("a configured board streams, reports its losses on screen, and takes c
   CHECK(contains(sent, "tftstream-0.1.0"));
   CHECK(static_cast<uint8_t>(sent[8]) + 256 * static_cast<uint8_t>(sent[9]) == 320);  // width after rotation
   // RAW + RUNS + LZ4 + JPEG + RICE (its static block buffer holds max_body) + CACHED (its static 32 KB
-  // cache); no COPY without TFTSTREAM_PANEL_READBACK.
+  // cache) + CELLS (both); no COPY, no RECOLOR without TFTSTREAM_PANEL_READBACK.
   CHECK(static_cast<uint8_t>(sent[12]) == 123);
-  CHECK(static_cast<uint8_t>(sent[13]) == 0);
+  CHECK(static_cast<uint8_t>(sent[13]) == 1);
 
   fake::state().sent.clear();
   fake::state().to_receive = accept(4096, 27) + seq_message(0x20, 1) + lz4_rect(100, 100, 60, 30, 0xF800) +

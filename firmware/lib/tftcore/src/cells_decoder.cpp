@@ -33,14 +33,14 @@ void gather(const Grid& grid, uint32_t row, uint32_t col, uint32_t count, uint8_
 }  // namespace
 
 Error check_cells(const uint8_t* payload, size_t size, uint16_t w, uint16_t h) {
-  if (size < kCellsGrid) return Error::cells_bad_grid;
+  if (size < kCellsHeader) return Error::cells_bad_grid;
   const uint32_t cell_w = payload[0], cell_h = payload[1];
   if (cell_w == 0 || cell_h == 0 || w % cell_w != 0 || h % cell_h != 0) return Error::cells_bad_grid;
   // At most 4096 * 4096 cells (1x1 on the largest display): twice that still fits 32 bits.
   const uint32_t cells = (w / cell_w) * (h / cell_h);
-  if ((size - kCellsGrid) % 2 != 0 || (size - kCellsGrid) / 2 != cells) return Error::cells_size_mismatch;
+  if ((size - kCellsHeader) % 2 != 0 || (size - kCellsHeader) / 2 != cells) return Error::cells_size_mismatch;
   const uint32_t cell_area = cell_w * cell_h;
-  for (const uint8_t* offset = payload + kCellsGrid; offset != payload + size; offset += 2) {
+  for (const uint8_t* offset = payload + kCellsHeader; offset != payload + size; offset += 2) {
     if (read_u16le(offset) + cell_area > kCachePixels) return Error::cells_overflow;
   }
   return Error::none;
@@ -49,7 +49,7 @@ Error check_cells(const uint8_t* payload, size_t size, uint16_t w, uint16_t h) {
 void draw_cells(RectWriter& out, RectCopier& copier, const Window& box, PixelOrder order, const uint8_t* payload,
                 const uint8_t* cache) {
   const uint32_t cell_w = payload[0];
-  const Grid grid{payload + kCellsGrid, cache, cell_w, payload[1], box.w / cell_w};
+  const Grid grid{payload + kCellsHeader, cache, cell_w, payload[1], box.w / cell_w};
   out.begin(box, order);
   uint8_t* const strip = copier.strip();
   const uint32_t limit = copier.piece_limit();
