@@ -21,13 +21,13 @@ from common.messages import Demand, decode_packet, encode_demand
 from common.motion import Box
 from common.packets import packetize, use_cache
 from common.protocol import Accept, Encoding, ProtocolError
-from common.rgb565 import pack_rgb565
+from common.rgb565 import pack_rgb565, snap_colour
 from devices.reference_display import BoardStream
 from stages.encode_damage import DamageEncoder, make_metrics
 
 W, H, PITCH = 320, 240, 12
 WORDS = ("worker", "queue", "request", "flush", "retry", "socket", "id=", "INFO", "WARN", "12:04:33.125")
-COLOURS = ((229, 229, 229), (0, 205, 205), (205, 205, 0))
+COLOURS = tuple(snap_colour(c) for c in ((229, 229, 229), (0, 205, 205), (205, 205, 0)))  # dither leaves them
 WITHOUT_CELLS = protocol.ALL_ENCODINGS - {Encoding.CELLS}
 
 
@@ -36,13 +36,17 @@ def log_lines(count: int, seed: int) -> list[tuple[str, tuple[int, int, int]]]:
     return [(" ".join(rng.choice(WORDS) for _ in range(rng.randint(2, 8))), rng.choice(COLOURS)) for _ in range(count)]
 
 
-def terminal(lines: list[tuple[str, tuple[int, int, int]]]) -> np.ndarray:
-    """A terminal's last lines: Pillow's 6x11 bitmap font on a 6x12 grid, on black, as RGB565."""
+def terminal_rgb(lines: list[tuple[str, tuple[int, int, int]]]) -> np.ndarray:
+    """A terminal's last lines: Pillow's 6x11 bitmap font on a 6x12 grid, on black."""
     image = Image.new("RGB", (W, H))
     draw, font = ImageDraw.Draw(image), ImageFont.load_default_imagefont()
     for row, (text, colour) in enumerate(lines[-(H // PITCH) :]):
         draw.text((0, row * PITCH), text[: W // 6], fill=colour, font=font)
-    return pack_rgb565(np.asarray(image))
+    return np.asarray(image)
+
+
+def terminal(lines: list[tuple[str, tuple[int, int, int]]]) -> np.ndarray:
+    return pack_rgb565(terminal_rgb(lines))
 
 
 # --- the payload and the reference decoder --------------------------------------------------------

@@ -24,8 +24,10 @@ from tests.harness import (
     scrape,
     wait_for,
 )
+from tests.test_cells import log_lines, terminal_rgb
 
 RECOLOR_RECTS = 'tftstream_encode_damage_rects_total{encoding="RECOLOR"}'
+CELLS_RECTS = 'tftstream_encode_damage_rects_total{encoding="CELLS"}'
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +102,24 @@ def test_a_rethemed_picture_goes_as_recolor_and_both_boards_end_exact(pipeline):
         # The first theme reaches the reference board whole (it connects then); each change after it
         # reaches both boards as RECOLOR.
         assert metric_value(scrape(ports.metrics["encode_damage"]), RECOLOR_RECTS) - recolored >= 5
+    finally:
+        reference.close()
+
+
+def test_a_scrolling_log_goes_as_glyph_cells_and_both_boards_end_exact(pipeline):
+    """Text on a grid, a line more each tick: the C++ core and the reference board draw the scrolled
+    text from the glyph cells they keep (CELLS), and read nothing back."""
+    directory, ports, tap, source = pipeline
+    sent = metric_value(scrape(ports.metrics["encode_damage"]), CELLS_RECTS)
+    reference = BoardThread(board_options(ports))
+    lines = log_lines(20, seed=7)
+    try:
+        for tick in range(6):
+            lines += log_lines(1, seed=50 + tick)
+            expected = source.show(terminal_rgb(lines))
+            wait_for(png_equals(directory / "run" / "main.png", expected), 20, "the C++ device's PNG exact")
+            wait_for(lambda e=expected: np.array_equal(reference.framebuffer, e), 20, "the reference board exact")
+        assert metric_value(scrape(ports.metrics["encode_damage"]), CELLS_RECTS) - sent >= 8
     finally:
         reference.close()
 
