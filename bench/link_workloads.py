@@ -82,7 +82,7 @@ def _mono_font(size: int) -> ImageFont.FreeTypeFont:
 
 def terminal(count: int = 360, chars_per_frame: int = 8) -> Workload:
     mono = _mono_font(11)
-    advance = mono.getlength("M")
+    advance = round(mono.getlength("M"))  # a terminal's cells are whole pixels: 6.625 px glyphs in 7 px cells
     row = 13
     rows, columns = HEIGHT // row, int(WIDTH // advance) - 1
     lines = _log_lines(count, columns)
@@ -112,14 +112,16 @@ def _cut(segments: list[tuple[str, tuple[int, int, int]]], chars: int) -> list[t
     return out
 
 
-def _draw_terminal(screen, mono: ImageFont.FreeTypeFont, advance: float, row: int) -> np.ndarray:
+def _draw_terminal(screen, mono: ImageFont.FreeTypeFont, advance: int, row: int) -> np.ndarray:
+    """Each glyph in its own cell, as terminal emulators draw: the same character looks the same anywhere."""
     image = Image.new("RGB", (WIDTH, HEIGHT), TERM_BACKGROUND)
     draw = ImageDraw.Draw(image)
     for y, segments in enumerate(screen):
         column = 0
         for text, colour in segments:
-            draw.text((2 + column * advance, 1 + y * row), text, font=mono, fill=colour)
-            column += len(text)
+            for char in text:
+                draw.text((2 + column * advance, 1 + y * row), char, font=mono, fill=colour)
+                column += 1
         if y == len(screen) - 1:  # the cursor
             x = 2 + column * advance
             draw.rectangle((x, 1 + y * row, x + advance - 1, y * row + row - 1), fill=TERM_TEXT)

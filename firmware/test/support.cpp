@@ -256,6 +256,16 @@ FeedResult feed_all(StreamParser& parser, const Bytes& bytes) {
   return r;
 }
 
+void feed_in_pieces(StreamParser& parser, const Bytes& bytes, size_t piece) {
+  for (size_t pos = 0; pos < bytes.size();) {
+    const size_t n = piece == 0 || piece > bytes.size() - pos ? bytes.size() - pos : piece;
+    const FeedResult r = feed_all(parser, Bytes(bytes.begin() + static_cast<std::ptrdiff_t>(pos),
+                                                 bytes.begin() + static_cast<std::ptrdiff_t>(pos + n)));
+    if (r.event == Event::failed) return;
+    pos += n;
+  }
+}
+
 namespace {
 
 ParserConfig buffered_config(std::vector<uint8_t>& block, uint16_t max_body, uint16_t encodings) {

@@ -100,6 +100,9 @@ class TracingDisplay : public host::FramebufferDisplay {
 // (or stops consuming); the last call's result.
 FeedResult feed_all(StreamParser& parser, const Bytes& bytes);
 
+// Feeds `bytes` in pieces of `piece` bytes (0: whole), each with feed_all, stopping at an error.
+void feed_in_pieces(StreamParser& parser, const Bytes& bytes, size_t piece);
+
 // A parser with a block buffer as a board gives it: max_body bytes exactly, not zeroed (0xA5: a byte
 // read before it is written shows as a wrong pixel).
 struct BufferedParser {

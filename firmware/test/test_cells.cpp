@@ -108,16 +108,7 @@ struct Board {
     c.copy_piece_pixels = strip;
     return c;
   }
-  // All of `bytes` in pieces of `piece` bytes (0: whole), stopping at an error.
-  void feed(const Bytes& bytes, size_t piece = 0) {
-    for (size_t pos = 0; pos < bytes.size();) {
-      const size_t n = piece == 0 || piece > bytes.size() - pos ? bytes.size() - pos : piece;
-      const FeedResult r = feed_all(parser, Bytes(bytes.begin() + static_cast<std::ptrdiff_t>(pos),
-                                                   bytes.begin() + static_cast<std::ptrdiff_t>(pos + n)));
-      if (r.event == Event::failed) return;
-      pos += n;
-    }
-  }
+  void feed(const Bytes& bytes, size_t piece = 0) { feed_in_pieces(parser, bytes, piece); }
   TracingDisplay display;
   std::vector<uint8_t> block, cache;  // before the parser, which is given their addresses
   StreamParser parser;
