@@ -130,32 +130,35 @@ def encoder(tmp_path: Path) -> DamageEncoder:
     return DamageEncoder(load(path), make_metrics(CollectorRegistry()))
 
 
-def scroll(encoder: DamageEncoder, encodings: frozenset[Encoding], ticks: int) -> list[bytes]:
-    """A log scrolling one line per tick to a board offering `encodings` (its 4 KB body holds 2042
-    cells); the board ends each tick exact. The payload of each tick."""
-    board = BoardStream(W, H, encodings, 4096)
-    board.feed(protocol.accept(Accept(True, encodings, 4096, 1000, 4000)))
-    lines, have, sent = log_lines(20, seed=3), None, []
+def scroll(encoder: DamageEncoder, offers: dict[str, frozenset[Encoding]], ticks: int) -> dict[str, list[bytes]]:
+    """A log scrolling one line per tick to boards offering these encodings (a 4 KB body: 2042 cells
+    a RECT); each board ends each tick exact. The payload each board got each tick."""
+    boards = {name: BoardStream(W, H, encodings, 4096) for name, encodings in offers.items()}
+    for name, board in boards.items():
+        board.feed(protocol.accept(Accept(True, offers[name], 4096, 1000, 4000)))
+    lines, sent = log_lines(20, seed=3), {name: [] for name in boards}
+    have: dict[str, tuple[int, int] | None] = dict.fromkeys(boards)
     for seq in range(1, ticks + 1):
         lines += log_lines(1, seed=100 + seq)
         pixels = terminal(lines)
         header = FrameHeader("main", "cpu_monitor", 1, seq, 1000 + seq, W, H, PixelFormat.RGB565)
         encoder.on_frame(encode_frame(header, pixels))
-        packets = encoder.on_demand(encode_demand(Demand("b", seq, "main", have, encodings, 4096)))
-        answer, payload = decode_packet(packets[0])
-        assert board.feed(protocol.frame_begin(seq) + payload + protocol.frame_end(seq)) == [seq]
-        np.testing.assert_array_equal(board.framebuffer, pixels)
-        have, sent = answer.key, [*sent, payload]
+        for name, board in boards.items():
+            demand = Demand(name, seq, "main", have[name], offers[name], 4096)
+            answer, payload = decode_packet(encoder.on_demand(encode_demand(demand))[0])
+            assert board.feed(protocol.frame_begin(seq) + payload + protocol.frame_end(seq)) == [seq]
+            np.testing.assert_array_equal(board.framebuffer, pixels)
+            have[name], sent[name] = answer.key, [*sent[name], payload]
     return sent
 
 
 def test_scrolled_text_is_drawn_from_glyph_cells_never_read_back(encoder: DamageEncoder) -> None:
-    sent = [protocol.rect_encodings(payload) for payload in scroll(encoder, protocol.ALL_ENCODINGS, ticks=8)]
+    sent = [protocol.rect_encodings(p) for p in scroll(encoder, {"b": protocol.ALL_ENCODINGS}, ticks=8)["b"]]
     assert all(Encoding.CELLS in rects and not {Encoding.COPY, Encoding.RECOLOR} & set(rects) for rects in sent[1:])
 
 
 def test_once_its_glyphs_are_kept_a_scroll_costs_two_bytes_a_cell(encoder: DamageEncoder) -> None:
-    payloads = scroll(encoder, protocol.ALL_ENCODINGS, ticks=12)
+    payloads = scroll(encoder, {"b": protocol.ALL_ENCODINGS}, ticks=12)["b"]
     assert encoder.displays["main"].grid == Grid(6, 12, 0, 0, 53, 20)
     known = [p for p in payloads[2:] if set(protocol.rect_encodings(p)) == {Encoding.CELLS}]  # no new glyph
     assert len(known) >= 6
@@ -163,9 +166,11 @@ def test_once_its_glyphs_are_kept_a_scroll_costs_two_bytes_a_cell(encoder: Damag
     assert all(len(p) <= 53 * 20 * protocol.CACHE_OFFSET.size + 4 * rect for p in known)
 
 
-def test_a_board_without_cells_gets_the_scroll_as_a_copy(encoder: DamageEncoder) -> None:
-    sent = [protocol.rect_encodings(payload) for payload in scroll(encoder, WITHOUT_CELLS, ticks=4)]
-    assert all(Encoding.COPY in rects and Encoding.CELLS not in rects for rects in sent[1:])
+def test_beside_a_board_with_cells_one_without_gets_the_scroll_as_a_copy(encoder: DamageEncoder) -> None:
+    sent = scroll(encoder, {"cells": protocol.ALL_ENCODINGS, "copy": WITHOUT_CELLS}, ticks=4)
+    with_cells, without = ([protocol.rect_encodings(p) for p in sent[name]] for name in ("cells", "copy"))
+    assert all(Encoding.CELLS in rects and Encoding.COPY not in rects for rects in with_cells[1:])
+    assert all(Encoding.COPY in rects and Encoding.CELLS not in rects for rects in without[1:])
 
 
 def test_a_box_of_mostly_new_cells_goes_as_its_blocks_and_ends_exact() -> None:
