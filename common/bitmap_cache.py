@@ -14,6 +14,7 @@ exactly the cache that frame left behind (an answer the egress dropped never cou
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Container
 from typing import NamedTuple
 
 import numpy as np
@@ -49,9 +50,11 @@ class CacheState:
     def offset_of(self, block_digest: bytes) -> int | None:
         return self.at.get(block_digest)
 
-    def keep(self, block_digest: bytes, pixels: int) -> tuple[int, CacheState]:
-        """Where a block of `pixels` goes, and the state with it there (and what it overwrote gone)."""
-        start = self.next if self.next + pixels <= protocol.CACHE_PIXELS else 0
+    def keep(self, block_digest: bytes, pixels: int, spare: Container[bytes] = ()) -> tuple[int, CacheState]:
+        """Where a block of `pixels` goes, and the state with it there (and what it overwrote gone):
+        the ring's next stretch that overwrites none of the `spare` blocks (what the packet being
+        built still draws from), or if there is none, simply the next."""
+        start = self._free_start(pixels, spare)
         end = start + pixels
         overwritten = [k for k in self.kept if k.offset < end and k.offset + k.pixels > start]
         kept, at = self.kept, dict(self.at)
@@ -61,6 +64,20 @@ class CacheState:
                 del at[k.digest]
         at[block_digest] = start
         return start, CacheState((*kept, Kept(start, pixels, block_digest)), at, end)
+
+    def _free_start(self, pixels: int, spare: Container[bytes]) -> int:
+        first = start = self.next if self.next + pixels <= protocol.CACHE_PIXELS else 0
+        spared = [(k.offset, k.offset + k.pixels) for k in self.kept if k.digest in spare]
+        wrapped = False
+        while True:
+            past = [end for begin, end in spared if begin < start + pixels and end > start]
+            if not past:
+                return start
+            start = max(past)
+            if start + pixels > protocol.CACHE_PIXELS:
+                if wrapped:
+                    return first
+                start, wrapped = 0, True
 
 
 EMPTY = CacheState()

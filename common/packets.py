@@ -78,44 +78,54 @@ def use_cache(packet: Packet, cache: CacheState, seen: Container[bytes]) -> tupl
     boxes of text cells go as CELLS where that is worth it; and what its cache holds after this packet."""
     if not packet.blocks:
         return packet, cache
+    # Glyphs the packet's cells draw from are spared when anything else is kept: a scroll needs them all.
+    glyphs = frozenset(d for part in packet.blocks if isinstance(part, CellBox) for d in part.digests)
     messages: list[bytes] = []
     for part in packet.blocks:
         if isinstance(part, CellBox):
-            drawn, cache = cells_or_blocks(part, cache, seen)
+            drawn, cache = cells_or_blocks(part, cache, seen, glyphs)
         else:
-            drawn, cache = cached_block(part, cache, seen)
+            drawn, cache = cached_block(part, cache, seen, glyphs)
         messages += drawn
     rects = sum(m[0] == protocol.ServerMsg.RECT for m in messages)
     return packet._replace(payload=b"".join(messages), rects=rects), cache
 
 
-def cached_block(block: Block, cache: CacheState, seen: Container[bytes]) -> tuple[list[bytes], CacheState]:
-    """A block as a CACHED RECT if the cache holds it, else its message, KEEPing it if `seen` before."""
+def cached_block(
+    block: Block, cache: CacheState, seen: Container[bytes], spare: Container[bytes] = ()
+) -> tuple[list[bytes], CacheState]:
+    """A block as a CACHED RECT if the cache holds it, else its message, KEEPing it if `seen` before
+    (where it overwrites none of the `spare` blocks, if it can)."""
     offset = cache.offset_of(block.digest) if block.digest else None
     if offset is not None:
         return [protocol.cached_rect(*block.box, offset)], cache
     if block.digest and block.digest in seen:
-        offset, cache = cache.keep(block.digest, block.box.w * block.box.h)
+        offset, cache = cache.keep(block.digest, block.box.w * block.box.h, spare)
         return [protocol.keep(offset), block.message], cache
     return [block.message], cache
 
 
-def cells_or_blocks(cell_box: CellBox, cache: CacheState, seen: Container[bytes]) -> tuple[list[bytes], CacheState]:
+def cells_or_blocks(
+    cell_box: CellBox, cache: CacheState, seen: Container[bytes], glyphs: Container[bytes]
+) -> tuple[list[bytes], CacheState]:
     """The box as CELLS of what the cache holds, the missing cells KEEPed first, unless over
-    NEW_CELLS_SHARE of its cells are new (not text after all): then the damage in it as blocks."""
-    cells = draw_cells(cell_box, cache)
+    NEW_CELLS_SHARE of its cells are new (not text after all): then the damage in it as blocks.
+    Keeping spares the packet's `glyphs`."""
+    cells = draw_cells(cell_box, cache, glyphs)
     if cells is not None:
         return cells
     blocks: list[bytes] = []
     for block in cell_box.blocks:
-        drawn, cache = cached_block(block, cache, seen)
+        drawn, cache = cached_block(block, cache, seen, glyphs)
         blocks += drawn
     return blocks, cache
 
 
-def draw_cells(cell_box: CellBox, cache: CacheState) -> tuple[list[bytes], CacheState] | None:
-    """KEEP and draw each cell the cache lacks, then one CELLS RECT of the whole box; None if too
-    many are new, or keeping them would push out cells the box needs (more glyphs than the cache holds)."""
+def draw_cells(
+    cell_box: CellBox, cache: CacheState, glyphs: Container[bytes] = ()
+) -> tuple[list[bytes], CacheState] | None:
+    """KEEP and draw each cell the cache lacks (sparing `glyphs`), then one CELLS RECT of the whole
+    box; None if too many are new, or there is no room for them beside the cells the box needs."""
     box, cells, digests = cell_box.box, cell_box.cells, cell_box.digests
     count, cell_h, cell_w = cells.shape
     offsets = [cache.offset_of(d) for d in digests]
@@ -126,7 +136,7 @@ def draw_cells(cell_box: CellBox, cache: CacheState) -> tuple[list[bytes], Cache
     columns = box.w // cell_w
     messages: list[bytes] = []
     for cell_digest, index in sorted(missing.items(), key=lambda item: item[1]):
-        offset, cache = cache.keep(cell_digest, cell_w * cell_h)
+        offset, cache = cache.keep(cell_digest, cell_w * cell_h, glyphs)
         x, y = box.x + index % columns * cell_w, box.y + index // columns * cell_h
         encoding, payload = encode_best(cells[index], cell_box.big_endian, keepable)
         messages += (protocol.keep(offset), protocol.rect(x, y, cell_w, cell_h, encoding, payload))
