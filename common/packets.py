@@ -164,7 +164,7 @@ def packetize(
     shown = None
     if update.shown is not None and protocol.Encoding.RECOLOR in demand.encodings:
         shown = update.shown.copy()
-    cells = grid if {protocol.Encoding.CELLS, protocol.Encoding.CACHED} <= demand.encodings else None
+    cells = grid if cells_fit(grid, demand) else None
     for box in update.boxes:
         cover = cells.cover(box) if cells is not None else None
         if cover is not None:
@@ -182,20 +182,33 @@ def packetize(
     return Packet(b"".join(plain), len(plain), lossy, tuple(blocks) if cacheable else ())
 
 
+def cells_fit(grid: Grid | None, demand: Demand) -> bool:
+    """Whether the board takes CELLS of this grid: with its cache, and a buffer a cell fits raw in (as
+    it is KEEPed)."""
+    takes = {protocol.Encoding.CELLS, protocol.Encoding.CACHED} <= demand.encodings
+    return takes and grid is not None and protocol.RECT_HEADER.size + 2 * grid.w * grid.h <= demand.max_body
+
+
 def cell_boxes(pixels: np.ndarray, box: Box, cover: Box, demand: Demand, big_endian: bool, grid: Grid) -> list[CellBox]:
-    """The cells covering a damage box, in bands of whole cell rows whose CELLS RECT fits the board's
-    buffer, each with the damage in it (for a board that gets blocks instead)."""
-    columns = cover.w // grid.w
+    """The cells covering a damage box, in parts of whole cells whose CELLS RECT fits the board's
+    buffer (bands of cell rows, split across too on a small buffer), each with the damage in it
+    (for a board that gets blocks instead)."""
     most_cells = (demand.max_body - protocol.RECT_HEADER.size - protocol.CELL_SIZE.size) // protocol.CACHE_OFFSET.size
-    band_h = max(1, most_cells // columns) * grid.h
+    part_w = min(cover.w // grid.w, most_cells) * grid.w
+    part_h = most_cells // (part_w // grid.w) * grid.h
     parts = []
-    for top in range(cover.y, cover.y + cover.h, band_h):
-        band = Box(cover.x, top, cover.w, min(band_h, cover.y + cover.h - top))
-        cells = cell_pixels(pixels, band, grid.w, grid.h)
-        damage_top, damage_bottom = max(top, box.y), min(band.y + band.h, box.y + box.h)
-        damage = Box(box.x, damage_top, box.w, damage_bottom - damage_top)
-        parts.append(CellBox(band, cells, cell_digests(cells), damage, pixels, demand, big_endian))
+    for top in range(cover.y, cover.y + cover.h, part_h):
+        for left in range(cover.x, cover.x + cover.w, part_w):
+            part = Box(left, top, min(part_w, cover.x + cover.w - left), min(part_h, cover.y + cover.h - top))
+            cells = cell_pixels(pixels, part, grid.w, grid.h)
+            parts.append(CellBox(part, cells, cell_digests(cells), overlap(box, part), pixels, demand, big_endian))
     return parts
+
+
+def overlap(a: Box, b: Box) -> Box:
+    """Where two boxes that meet overlap."""
+    x, y = max(a.x, b.x), max(a.y, b.y)
+    return Box(x, y, min(a.x + a.w, b.x + b.w) - x, min(a.y + a.h, b.y + b.h) - y)
 
 
 def box_blocks(

@@ -19,7 +19,7 @@ from common.damage import Update
 from common.frames import FrameHeader, PixelFormat, encode_frame
 from common.messages import Demand, decode_packet, encode_demand
 from common.motion import Box
-from common.packets import packetize, use_cache
+from common.packets import cells_fit, packetize, use_cache
 from common.protocol import Accept, Encoding, ProtocolError
 from common.rgb565 import pack_rgb565, snap_colour
 from devices.reference_display import BoardStream
@@ -187,3 +187,26 @@ def test_a_box_of_mostly_new_cells_goes_as_its_blocks_and_ends_exact() -> None:
     board.framebuffer[:] = old
     assert board.feed(protocol.frame_begin(1) + payload + protocol.frame_end(1)) == [1]
     np.testing.assert_array_equal(board.framebuffer, new)
+
+
+# 64 bytes hold 26 cells a RECT: each row of 30 cells in two parts.
+@pytest.mark.parametrize(("max_body", "parts"), [(4096, 1), (64, 8)])
+def test_cells_go_in_parts_that_fit_the_board_buffer(max_body: int, parts: int) -> None:
+    rng = np.random.default_rng(6)
+    glyphs = rng.integers(0, 1 << 16, (3, 4, 4), dtype=np.uint16)
+    pixels = glyphs[rng.integers(0, 3, (4, 30))].transpose(0, 2, 1, 3).reshape(16, 120)  # 30x4 cells, 3 glyphs
+    demand = Demand("b", 1, "main", None, protocol.ALL_ENCODINGS, max_body)
+    board = BoardStream(120, 16, protocol.ALL_ENCODINGS, max_body)
+    board.feed(protocol.accept(Accept(True, protocol.ALL_ENCODINGS, max_body, 1000, 4000)))
+    packet = packetize(pixels, Update(None, [Box(0, 0, 120, 16)]), demand, True, grid=Grid(4, 4, 0, 0, 30, 4))
+    payload = use_cache(packet, EMPTY, set())[0].payload
+    assert protocol.rect_encodings(payload).count(Encoding.CELLS) == parts
+    assert board.feed(protocol.frame_begin(1) + payload + protocol.frame_end(1)) == [1]
+    np.testing.assert_array_equal(board.framebuffer, pixels)
+
+
+def test_a_board_whose_buffer_a_cell_does_not_fit_gets_no_cells() -> None:
+    grid = Grid(6, 12, 0, 0, 53, 20)
+    assert cells_fit(grid, Demand("b", 1, "main", None, protocol.ALL_ENCODINGS, 9 + 144))
+    assert not cells_fit(grid, Demand("b", 1, "main", None, protocol.ALL_ENCODINGS, 9 + 143))
+    assert not cells_fit(grid, Demand("b", 1, "main", None, protocol.ALL_ENCODINGS - {Encoding.CACHED}, 4096))
