@@ -39,13 +39,30 @@ class Grid(NamedTuple):
     cols: int
     rows: int
 
-    def cover(self, box: Box) -> Box | None:
-        """The smallest box of whole cells that holds `box`; None if `box` reaches outside the grid."""
+    @property
+    def extent(self) -> Box:
+        return Box(self.x0, self.y0, self.cols * self.w, self.rows * self.h)
+
+    def split(self, box: Box) -> tuple[Box | None, list[Box]]:
+        """The part of `box` inside the grid (None: none), and the strips of it outside."""
+        grid = self.extent
+        left, top = max(box.x, grid.x), max(box.y, grid.y)
+        right, bottom = min(box.x + box.w, grid.x + grid.w), min(box.y + box.h, grid.y + grid.h)
+        if left >= right or top >= bottom:
+            return None, [box]
+        strips = [
+            Box(box.x, box.y, box.w, top - box.y),
+            Box(box.x, bottom, box.w, box.y + box.h - bottom),
+            Box(box.x, top, left - box.x, bottom - top),
+            Box(right, top, box.x + box.w - right, bottom - top),
+        ]
+        return Box(left, top, right - left, bottom - top), [s for s in strips if s.w > 0 and s.h > 0]
+
+    def cover(self, box: Box) -> Box:
+        """The smallest box of whole cells that holds `box`, a box inside the grid."""
         left, top = (box.x - self.x0) // self.w, (box.y - self.y0) // self.h
         right = -(-(box.x + box.w - self.x0) // self.w)
         bottom = -(-(box.y + box.h - self.y0) // self.h)
-        if box.x < self.x0 or box.y < self.y0 or right > self.cols or bottom > self.rows:
-            return None
         return Box(self.x0 + left * self.w, self.y0 + top * self.h, (right - left) * self.w, (bottom - top) * self.h)
 
 

@@ -166,18 +166,19 @@ def packetize(
         shown = update.shown.copy()
     cells = grid if cells_fit(grid, demand) else None
     for box in update.boxes:
-        cover = cells.cover(box) if cells is not None else None
-        if cover is not None:
-            blocks += cell_boxes(pixels, box, cover, demand, big_endian, cells)  # type: ignore[arg-type]
+        text, rest = cells.split(box) if cells is not None else (None, [box])
+        if text is not None:
+            blocks += cell_boxes(pixels, text, demand, big_endian, cells)  # type: ignore[arg-type]
             shown = None  # cells draw more than the box: the board's picture is known again only per board
-            continue
-        drawn, approximate = box_blocks(pixels, box, demand, big_endian, quality, shown)
-        blocks += drawn
-        if approximate:
-            lossy.append(box)
-            shown = None  # the board shows this box only approximately from now on
-        elif shown is not None:
-            shown[box.y : box.y + box.h, box.x : box.x + box.w] = pixels[box.y : box.y + box.h, box.x : box.x + box.w]
+        for part in rest:
+            drawn, approximate = box_blocks(pixels, part, demand, big_endian, quality, shown)
+            blocks += drawn
+            if approximate:
+                lossy.append(part)
+                shown = None  # the board shows this part only approximately from now on
+            elif shown is not None:
+                area = np.s_[part.y : part.y + part.h, part.x : part.x + part.w]
+                shown[area] = pixels[area]
     plain = [b.message for b in blocks if isinstance(b, Block)]  # use_cache builds those with cells
     return Packet(b"".join(plain), len(plain), lossy, tuple(blocks) if cacheable else ())
 
@@ -189,10 +190,11 @@ def cells_fit(grid: Grid | None, demand: Demand) -> bool:
     return takes and grid is not None and protocol.RECT_HEADER.size + 2 * grid.w * grid.h <= demand.max_body
 
 
-def cell_boxes(pixels: np.ndarray, box: Box, cover: Box, demand: Demand, big_endian: bool, grid: Grid) -> list[CellBox]:
-    """The cells covering a damage box, in parts of whole cells whose CELLS RECT fits the board's
-    buffer (bands of cell rows, split across too on a small buffer), each with the damage in it
-    (for a board that gets blocks instead)."""
+def cell_boxes(pixels: np.ndarray, box: Box, demand: Demand, big_endian: bool, grid: Grid) -> list[CellBox]:
+    """The cells covering a damage box inside the grid, in parts of whole cells whose CELLS RECT fits
+    the board's buffer (bands of cell rows, split across too on a small buffer), each with the damage
+    in it (for a board that gets blocks instead)."""
+    cover = grid.cover(box)
     most_cells = (demand.max_body - protocol.RECT_HEADER.size - protocol.CELL_SIZE.size) // protocol.CACHE_OFFSET.size
     part_w = min(cover.w // grid.w, most_cells) * grid.w
     part_h = most_cells // (part_w // grid.w) * grid.h

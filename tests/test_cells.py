@@ -103,12 +103,15 @@ def test_noise_a_gradient_and_an_empty_picture_have_no_grid(seed: int) -> None:
     assert find_grid(np.zeros((H, W), np.uint16)) is None
 
 
-def test_a_box_is_covered_by_whole_cells_inside_the_grid_only() -> None:
-    grid = Grid(6, 12, 2, 0, 10, 5)
+def test_a_box_is_split_at_the_grid_edge_and_its_part_inside_covered_by_whole_cells() -> None:
+    grid = Grid(6, 12, 2, 0, 10, 5)  # x 2..62, y 0..60
+    assert grid.split(Box(9, 13, 4, 2)) == (Box(9, 13, 4, 2), [])
     assert grid.cover(Box(9, 13, 4, 2)) == Box(8, 12, 6, 12)
     assert grid.cover(Box(2, 0, 60, 60)) == Box(2, 0, 60, 60)
-    assert grid.cover(Box(1, 0, 4, 4)) is None
-    assert grid.cover(Box(60, 0, 4, 4)) is None
+    inside, outside = grid.split(Box(0, 50, 70, 20))
+    assert inside == Box(2, 50, 60, 10)
+    assert outside == [Box(0, 60, 70, 10), Box(0, 50, 2, 10), Box(62, 50, 8, 10)]
+    assert grid.split(Box(62, 0, 4, 4)) == (None, [Box(62, 0, 4, 4)])
 
 
 def test_equal_cells_share_a_digest_and_any_difference_or_size_tells_them_apart() -> None:
@@ -155,6 +158,11 @@ def scroll(encoder: DamageEncoder, offers: dict[str, frozenset[Encoding]], ticks
 def test_scrolled_text_is_drawn_from_glyph_cells_never_read_back(encoder: DamageEncoder) -> None:
     sent = [protocol.rect_encodings(p) for p in scroll(encoder, {"b": protocol.ALL_ENCODINGS}, ticks=8)["b"]]
     assert all(Encoding.CELLS in rects and not {Encoding.COPY, Encoding.RECOLOR} & set(rects) for rects in sent[1:])
+
+
+def test_the_first_picture_already_goes_as_cells_inside_the_grid(encoder: DamageEncoder) -> None:
+    first = protocol.rect_encodings(scroll(encoder, {"b": protocol.ALL_ENCODINGS}, ticks=1)["b"][0])
+    assert Encoding.CELLS in first  # the two columns right of the grid's 53 cells go as pixels
 
 
 def test_once_its_glyphs_are_kept_a_scroll_costs_two_bytes_a_cell(encoder: DamageEncoder) -> None:
