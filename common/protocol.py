@@ -124,6 +124,12 @@ class Rect:
     payload: bytes
 
 
+def acceptable(offered: frozenset[Encoding]) -> frozenset[Encoding]:
+    """What a server may ACCEPT of a board's offer: any of it, but CELLS only with CACHED (its cells
+    are the cache's pixels); a board refuses CELLS without CACHED (bad_encodings)."""
+    return offered if Encoding.CACHED in offered else offered - {Encoding.CELLS}
+
+
 def encodings_to_mask(encodings: frozenset[Encoding]) -> int:
     return sum(e.bit for e in encodings)
 

@@ -115,14 +115,15 @@ class BoardStream:
         mask, max_body, keepalive_ms, timeout_ms = np.frombuffer(body[2:], "<u2").tolist()
         if version != protocol.VERSION:
             raise ProtocolError("bad_version", f"server speaks protocol {version}")
+        chosen = protocol.mask_to_encodings(mask)
         if mask & ~protocol.encodings_to_mask(self.encodings) or not mask & Encoding.RAW.bit:
             raise ProtocolError("bad_encodings", f"server chose encoding mask 0x{mask:04x}")
+        if chosen != protocol.acceptable(chosen):
+            raise ProtocolError("bad_encodings", f"server chose CELLS without CACHED (mask 0x{mask:04x})")
         if max_body > self.max_body:
             raise ProtocolError("bad_buffer", f"server chose {max_body} bytes, board buffers {self.max_body}")
         big_endian = bool(flags & protocol.FLAG_BIG_ENDIAN)
-        self.accepted = Accept(
-            big_endian, protocol.mask_to_encodings(mask), max_body, keepalive_ms, timeout_ms, version
-        )
+        self.accepted = Accept(big_endian, chosen, max_body, keepalive_ms, timeout_ms, version)
 
     def _keep(self, body: bytes) -> None:
         _expect_length(ServerMsg.KEEP, body, protocol.CACHE_OFFSET.size)

@@ -186,7 +186,7 @@ class BoardSession:
         self.egress, self.display, self.reader, self.writer, self.peer = egress, display, reader, writer, peer
         cfg = egress.config.egress
         self.window, self.keepalive_s, self.timeout_s = cfg.window, cfg.keepalive_ms / 1000, cfg.timeout_ms / 1000
-        self.encodings = hello.encodings & protocol.ALL_ENCODINGS
+        self.encodings = protocol.acceptable(hello.encodings & protocol.ALL_ENCODINGS)
         self.max_body = hello.max_body
         self.id = next(egress.ids)
         self.label = f"{display.name}@{peer.rsplit(':', 1)[0]}"

@@ -197,10 +197,10 @@ def message_types(stream: bytes) -> list[int]:
     return types
 
 
-def hello_body(display="main", size=(320, 240), token=TOKEN, version=1, magic=b"TFTS") -> bytes:
+def hello_body(display="main", size=(320, 240), token=TOKEN, version=1, magic=b"TFTS", encodings=3) -> bytes:
     return (
         magic
-        + struct.pack("<BHHHH", version, *size, 3, 16384)
+        + struct.pack("<BHHHH", version, *size, encodings, 16384)
         + bytes([len(display)])
         + display.encode()
         + b"\x00"
@@ -267,6 +267,16 @@ def test_a_peer_that_never_reads_is_dropped_while_others_are_served(pipeline):
         assert f"127.0.0.1:{port} (main@127.0.0.1) dropped:" in pipeline[0].log("serve_boards")
     finally:
         board.close()
+
+
+@pytest.mark.parametrize(("offered", "accepted"), [(0x123, 0x123), (0x103, 0x003)])
+def test_cells_are_accepted_only_with_the_cache_they_draw_from(pipeline, offered, accepted):
+    _, ports, _, _ = pipeline
+    with socket.create_connection(("127.0.0.1", ports.board), timeout=10) as peer:
+        peer.sendall(protocol.message(1, hello_body(encodings=offered)))  # RAW, RUNS, CELLS, with or without CACHED
+        reply = peer.recv(protocol.HEADER.size + 10, socket.MSG_WAITALL)
+    assert reply[0] == protocol.ServerMsg.ACCEPT
+    assert struct.unpack_from("<H", reply, protocol.HEADER.size + 2)[0] == accepted
 
 
 @pytest.mark.parametrize(

@@ -327,6 +327,13 @@ TEST_CASE("CELLS is offered only with the cache, CACHED and the block buffer, an
     CHECK(feed_all(parser, accept_msg(1, kMaskRaw | kMaskCached | kMaskCells, 256)).event == Event::failed);
     CHECK(parser.error() == Error::bad_encodings);
   }
+  // Chosen without CACHED, where its cells live: refused too.
+  {
+    Board board(80, 48);
+    StreamParser parser(board.display, board.config(0));
+    CHECK(feed_all(parser, accept_msg(1, kMaskRaw | kMaskCells, kMaxBody)).event == Event::failed);
+    CHECK(parser.error() == Error::bad_encodings);
+  }
   // Not accepted: a CELLS RECT is unknown_encoding.
   Board board(80, 48);
   StreamParser parser(board.display, board.config(0));

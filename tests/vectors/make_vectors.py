@@ -438,6 +438,7 @@ CELLS_STREAMS = {
     + cells(0, 1, 4, 1, 2, 1, [5, 5])
     + end(1),
     "error_cells_not_accepted": accept(mask=43) + begin(1) + cells(0, 0, 1, 1, 1, 1, [0]),
+    "error_cells_accepted_without_cached": accept(mask=267),
     "error_cells_without_size": WITH_CELLS + rect(0, 0, W, H, 8, b"\x02"),
     "error_cells_zero_wide": WITH_CELLS + cells(0, 0, W, H, 0, 1, [0]),
     "error_cells_zero_high": WITH_CELLS + cells(0, 0, W, H, 1, 0, [0]),

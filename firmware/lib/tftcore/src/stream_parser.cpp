@@ -207,6 +207,7 @@ Event StreamParser::apply_accept() {
   const uint16_t max_body = read_u16le(body_ + 4);
   if (version != kVersion) return fail(Error::bad_version);
   if ((mask & ~config_.encodings) != 0 || (mask & kMaskRaw) == 0) return fail(Error::bad_encodings);
+  if ((mask & kMaskCells) != 0 && (mask & kMaskCached) == 0) return fail(Error::bad_encodings);  // cells live there
   if (max_body > config_.max_body) return fail(Error::bad_buffer);
   accept_.version = version;
   accept_.big_endian = (body_[1] & kFlagBigEndian) != 0;
