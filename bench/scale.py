@@ -12,8 +12,11 @@ encode_damage's stand-in, in one loop:
   keeping at most `--queue` pictures per worker in flight (sent, not yet out of the color stage): each
   worker always has its next picture queued, and gather never has to drop one, so the figure is the color
   stage's throughput, not the feeder's. `--rate` offers a fixed number per second instead, as a capturing
-  source does. `direct` builds each message with `encode_frame` (only the header changes); `sender` goes
-  through `FrameSender`, as an SDK source does (it compares each picture with the previous one first);
+  source does. `shared` (the default) writes each picture into a ring in shared memory and sends a
+  reference, as a source on this machine does (common/shared_frames.py); `direct` sends the pixels through
+  the sockets, built with `encode_frame` (only the header changes), as a source on another machine does;
+  `sender` goes through `FrameSender` (shared), as an SDK source does (it compares each picture with the
+  previous one first);
 - the sink binds `pipeline.frames` like encode_damage and takes corrected frames by encode_damage's rule
   (common/reorder.py, the same code): a frame that comes before an earlier one waits for it, up to
   WINDOW_S; `reord` counts those put back in order, `gave up` those that waited in vain. A frame that still
@@ -60,6 +63,7 @@ def measure(workers: int, args: argparse.Namespace, pictures: list[np.ndarray], 
     config = write_config(directory, ports)
     stages: list[StageProcess] = []
     context = None
+    feeder: Feeder | None = None
     try:
         for i in range(-1, workers):
             with signals_deferred():
@@ -89,6 +93,8 @@ def measure(workers: int, args: argparse.Namespace, pictures: list[np.ndarray], 
             stage.check_alive()
     finally:
         with signals_deferred():
+            if feeder is not None:
+                feeder.close()
             if context is not None:
                 context.destroy(linger=0)
             for stage in stages:
@@ -105,7 +111,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=2, help="runs of each count (default: %(default)s)")
     parser.add_argument("--rate", type=float, default=0.0, help="pictures/s offered; 0: --queue (default: %(default)s)")
     parser.add_argument("--transport", choices=("tcp", "ipc"), default="tcp", help="endpoints (default: %(default)s)")
-    parser.add_argument("--feeder", choices=("direct", "sender"), default="direct", help="(default: %(default)s)")
+    parser.add_argument(
+        "--feeder", choices=("shared", "direct", "sender"), default="shared", help="(default: %(default)s)"
+    )
     args = parser.parse_args(argv)
     try:
         args.workers = [int(n) for n in args.workers.split(",") if n]

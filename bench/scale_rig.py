@@ -6,6 +6,7 @@ drains in one loop as encode_damage's stand-in.
 from __future__ import annotations
 
 import math
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,8 +14,9 @@ from pathlib import Path
 import numpy as np
 import zmq
 
-from common.frames import FrameHeader, PixelFormat, decode_frame, encode_frame
+from common.frames import FrameHeader, PixelFormat, decode_frame, encode_frame, shared_frame_parts
 from common.reorder import Fate, Released, Reorder
+from common.shared_frames import PictureRing
 from common.source import FrameSender
 from tests.harness import free_port
 
@@ -96,7 +98,8 @@ class Feeder:
             self.sock.setsockopt(option, value)
         self.sock.connect(endpoint)
         self.pictures, self.epoch, self.seq = pictures, time.time_ns(), 0
-        self.sender = FrameSender("feed", self.sock, refresh_s=60.0) if kind == "sender" else None
+        self.sender = FrameSender("feed", self.sock, refresh_s=60.0, shared=True) if kind == "sender" else None
+        self.ring = PictureRing(pictures[0].nbytes, os.getpid()) if kind == "shared" else None
 
     def send(self) -> int | None:
         """The seq of the picture that went, or None when the pipeline did not take it."""
@@ -106,12 +109,20 @@ class Feeder:
             self.seq = self.sender.seq
             return self.seq if sent else None
         header = FrameHeader("main", "feed", self.epoch, self.seq + 1, time.time_ns(), *PICTURE, PixelFormat.RGB888)
+        if self.ring is not None and not self.sock.poll(0, zmq.POLLOUT):
+            return None  # no copy into the ring for a picture that would not go
+        parts = shared_frame_parts(header, self.ring.put(picture.data)) if self.ring else encode_frame(header, picture)
         try:
-            self.sock.send_multipart(encode_frame(header, picture), flags=zmq.NOBLOCK, copy=False)
+            self.sock.send_multipart(parts, flags=zmq.NOBLOCK, copy=False)
         except zmq.Again:
             return None
         self.seq += 1
         return self.seq
+
+    def close(self) -> None:
+        for owner in (self.ring, self.sender):
+            if owner is not None:
+                owner.close()
 
 
 def bind_sink(context: zmq.Context, endpoint: str) -> zmq.Socket:

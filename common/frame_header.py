@@ -1,6 +1,7 @@
 """Inter-stage message schema v1, the header half: a terse binary struct, then the display and source names.
 
-Every picture travels as ZeroMQ multipart [header, pixels]. This module needs no numpy, so a source
+Every picture travels as ZeroMQ multipart [header, pixels], or between processes of one machine as
+[header, "shared", reference] (common/shared_frames.py). This module needs no numpy, so a source
 that draws with Pillow sends its pictures without loading it (~0.05 s of CPU at start, when every
 stage starts on the same cores); common/frames.py adds the pixels as numpy arrays and re-exports
 all of this.
@@ -33,7 +34,8 @@ class SchemaError(Exception):
         self.reason = reason
 
 
-REASONS = ("bad_parts", "bad_header", "bad_version", "bad_format", "bad_size")
+SHARED = b"shared"  # the middle part of a frame whose pixels are in shared memory
+REASONS = ("bad_parts", "bad_header", "bad_version", "bad_format", "bad_size", "bad_shared", "torn")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,11 @@ def pack_header(header: FrameHeader) -> bytes:
         header.height,
     )
     return fixed + names
+
+
+def shared_frame_parts(header: FrameHeader, reference: bytes) -> list[bytes]:
+    """The message for pixels in a slot of a source's ring in shared memory (common/shared_frames.py)."""
+    return [pack_header(header), SHARED, reference]
 
 
 def frame_parts(header: FrameHeader, pixels: bytes) -> list[bytes]:

@@ -12,6 +12,7 @@ counted, and the next one goes instead.
 from __future__ import annotations
 
 import argparse
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -24,7 +25,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from common.config import Config, ConfigError, Display, Source, load
 from common.control import TOPIC, Showing, decode_showing
-from common.frame_header import FrameHeader, PixelFormat, frame_parts
+from common.frame_header import FrameHeader, PixelFormat, frame_parts, shared_frame_parts
+from common.shared_frames import SHARED_MIN_BYTES, PictureRing, same_machine
 from common.stage import StageContext, run_stage
 
 if TYPE_CHECKING:
@@ -38,10 +40,20 @@ class Painter(Protocol):
 
 
 class FrameSender:
+    """Pushes a source's pictures into the pipeline: each new one at once, a standing one again every
+    refresh_s. With `shared` (gather_frames is on this machine), big pictures go through the
+    sender's ring in shared memory instead of the socket (common/shared_frames.py); `close` frees it."""
+
     def __init__(
-        self, source: str, sock: zmq.SyncSocket, refresh_s: float = 1.0, registry: CollectorRegistry | None = None
+        self,
+        source: str,
+        sock: zmq.SyncSocket,
+        refresh_s: float = 1.0,
+        registry: CollectorRegistry | None = None,
+        shared: bool = False,
     ) -> None:
-        self.source, self.sock, self.refresh_s = source, sock, refresh_s
+        self.source, self.sock, self.refresh_s, self.shared = source, sock, refresh_s, shared
+        self.ring: PictureRing | None = None
         self.epoch = time.time_ns()
         self.seq = 0
         self.last: dict[str, tuple[bytes, FrameHeader, float]] = {}  # display -> RGB bytes, header, sent at
@@ -68,7 +80,7 @@ class FrameSender:
             )
             kind = "new"
         try:
-            self.sock.send_multipart(frame_parts(header, rgb), flags=zmq.NOBLOCK, copy=False)
+            self.sock.send_multipart(self._parts(header, rgb), flags=zmq.NOBLOCK, copy=False)
         except zmq.Again:
             self.dropped.inc()
             return False
@@ -76,6 +88,19 @@ class FrameSender:
         self.last[display] = (rgb, header, now)
         self.sent[kind].inc()
         return True
+
+    def _parts(self, header: FrameHeader, rgb: bytes) -> list[bytes]:
+        if not self.shared or len(rgb) < SHARED_MIN_BYTES:
+            return frame_parts(header, rgb)
+        if self.ring is None or self.ring.slot_bytes < len(rgb):
+            self.close()
+            self.ring = PictureRing(len(rgb), os.getpid())
+        return shared_frame_parts(header, self.ring.put(rgb))
+
+    def close(self) -> None:
+        if self.ring is not None:
+            self.ring.close()
+            self.ring = None
 
 
 def rgb_bytes(picture: Image.Image | np.ndarray) -> tuple[int, int, bytes]:
@@ -100,7 +125,7 @@ def connect_sender(context: zmq.Context, endpoint: str, name: str, refresh_s: fl
     sock.setsockopt(zmq.LINGER, 0)
     sock.setsockopt(zmq.SNDHWM, hwm)
     sock.connect(endpoint)
-    return FrameSender(name, sock, refresh_s)
+    return FrameSender(name, sock, refresh_s, shared=same_machine(endpoint))
 
 
 class AttachedSource:
@@ -139,6 +164,7 @@ class AttachedSource:
         self._closed.set()
         with self._lock:
             self._context.destroy(linger=0)
+            self._sender.close()
 
     def __enter__(self) -> AttachedSource:
         return self
@@ -192,11 +218,13 @@ def run_source(kind: str, make_painter: Callable[[Source], Painter], argv: list[
     def loop(ctx: StageContext) -> None:
         source = source_of(ctx.config, ctx.args)
         painter = make_painter(source)
+        endpoint = ctx.config.endpoints.sources
         sender = FrameSender(
             source.name,
-            ctx.socket(zmq.PUSH, ctx.config.endpoints.sources, bind=False, hwm=2),
+            ctx.socket(zmq.PUSH, endpoint, bind=False, hwm=2),
             source.refresh_s,
             ctx.registry,
+            shared=same_machine(endpoint),
         )
         control = ctx.socket(zmq.SUB, ctx.config.endpoints.control, bind=False, hwm=100)
         control.setsockopt(zmq.SUBSCRIBE, TOPIC)
@@ -216,31 +244,34 @@ def run_source(kind: str, make_painter: Callable[[Source], Painter], argv: list[
         first: dict[str, tuple[Image.Image, int]] = {}
         poller = ctx.poller()
         poller.register(control, zmq.POLLIN)
-        while not ctx.stop.is_set():
-            displays = wanted.now()
-            waiting.set(len(displays))
-            names = {display.name for display in displays}
-            first = {name: offer for name, offer in first.items() if name in names and name not in sender.last}
-            if first and sender.sock.poll(0, zmq.POLLOUT):
-                for name, (picture, captured) in first.items():
-                    sender.send(name, picture, captured)
-            if displays and time.monotonic() >= next_tick:
-                started = time.perf_counter()
-                painter.update()
-                for display in displays:
-                    picture, captured = painter.draw(display.width, display.height), time.time_ns()
-                    if not sender.send(display.name, picture, captured) and display.name not in sender.last:
-                        first[display.name] = (picture, captured)
-                draw_seconds.observe(time.perf_counter() - started)
-                next_tick = max(next_tick + source.interval_s, time.monotonic())
-            timeout = int(max(0.0, next_tick - time.monotonic()) * 1000) + 1 if displays else None
-            poller.register(sender.sock, zmq.POLLOUT if first else 0)
-            if control in dict(poller.poll(timeout)):
-                while control.poll(0):
-                    try:
-                        wanted.update(decode_showing(control.recv_multipart()))
-                    except ValueError as error:
-                        ctx.log.warning("ignored a control message: %s", error)
+        try:
+            while not ctx.stop.is_set():
+                displays = wanted.now()
+                waiting.set(len(displays))
+                names = {display.name for display in displays}
+                first = {name: offer for name, offer in first.items() if name in names and name not in sender.last}
+                if first and sender.sock.poll(0, zmq.POLLOUT):
+                    for name, (picture, captured) in first.items():
+                        sender.send(name, picture, captured)
+                if displays and time.monotonic() >= next_tick:
+                    started = time.perf_counter()
+                    painter.update()
+                    for display in displays:
+                        picture, captured = painter.draw(display.width, display.height), time.time_ns()
+                        if not sender.send(display.name, picture, captured) and display.name not in sender.last:
+                            first[display.name] = (picture, captured)
+                    draw_seconds.observe(time.perf_counter() - started)
+                    next_tick = max(next_tick + source.interval_s, time.monotonic())
+                timeout = int(max(0.0, next_tick - time.monotonic()) * 1000) + 1 if displays else None
+                poller.register(sender.sock, zmq.POLLOUT if first else 0)
+                if control in dict(poller.poll(timeout)):
+                    while control.poll(0):
+                        try:
+                            wanted.update(decode_showing(control.recv_multipart()))
+                        except ValueError as error:
+                            ctx.log.warning("ignored a control message: %s", error)
+        finally:
+            sender.close()  # its ring in shared memory
 
     return run_stage(
         f"source_{kind}",

@@ -20,7 +20,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from common.config import ColorProfile, Display
 from common.fitting import REDUCING_GAP, RESAMPLE
-from common.frames import REASONS, FrameHeader, PixelFormat, SchemaError, decode_frame, encode_frame
+from common.frames import REASONS, FrameHeader, PixelFormat, SchemaError, decode_frame, encode_frame, open_frame
 from common.rgb565 import LEVELS5, LEVELS6
 from common.stage import StageContext, run_stage
 
@@ -179,12 +179,14 @@ class NewestFrames:
         self.frames: dict[tuple[str, str | None], tuple[FrameHeader, list]] = {}  # by corrector: bounded
 
     def frame(self, correctors: Correctors, parts: list) -> list:
-        header, rgb = decode_frame(parts)
+        header, rgb, intact = open_frame(parts)
         key = corrector_key(correctors, header)
         known = self.frames.get(key)
         if known is not None and known[0] == header:
             return known[1]
         corrected, values = correct_picture(correctors, header, rgb)
+        if not intact():
+            raise SchemaError("torn", f"{header.source}'s picture {header.seq} was overwritten while corrected")
         frame = encode_frame(corrected, values)
         self.frames[key] = (header, frame)
         return frame

@@ -3,7 +3,8 @@
 Consumes RGB888 frames from any number of sources (PULL, bound at `pipeline.sources`), validates
 their header, and hands them to whichever color worker is free (PUSH, bound at `pipeline.workers`).
 Sources may come and go at run time; workers may be added with supervisord's numprocs. The stage
-copies no pixels (zero-copy frames) and is never the bottleneck: when workers are busy, it drops the
+copies no pixels (zero-copy frames; a big picture from a source on this machine is only a reference
+to its shared memory, common/shared_frames.py) and is never the bottleneck: when workers are busy, it drops the
 frame and counts it, because the source will send a newer one. It renumbers what it passes on
 (`PassedSeq`), so its own drops leave no gap for encode_damage's reorder window to wait on.
 """
@@ -100,7 +101,7 @@ def loop(ctx: StageContext) -> None:
             metrics["dropped"].labels("workers_busy").inc()
             continue
         try:
-            workers.send_multipart([pack_header(numbers.passed(header)), parts[1]], flags=zmq.NOBLOCK, copy=False)
+            workers.send_multipart([pack_header(numbers.passed(header)), *parts[1:]], flags=zmq.NOBLOCK, copy=False)
             metrics["out"].inc()
         except zmq.Again:  # the worker left since: its number is lost, which costs one reorder window
             metrics["dropped"].labels("workers_busy").inc()

@@ -359,6 +359,7 @@ class DrivenSource:
 
     def close(self) -> None:
         self._context.destroy(linger=0)
+        self.sender.close()
 
 
 @contextlib.contextmanager

@@ -106,6 +106,22 @@ def test_a_rethemed_picture_goes_as_recolor_and_both_boards_end_exact(pipeline):
         reference.close()
 
 
+def test_a_big_capture_through_shared_memory_reaches_both_boards_exact(pipeline):
+    """A 1280x960 picture (3.7 MB) from a source on this machine goes through its ring in shared memory;
+    the color stage shrinks it where it lies, and both boards show the frame it made."""
+    directory, ports, tap, source = pipeline
+    reference = BoardThread(board_options(ports))
+    try:
+        for seed in (1, 2):
+            rgb = np.random.default_rng(seed).integers(0, 255, size=(960, 1280, 3), dtype=np.uint8)
+            expected = source.show(rgb)
+            wait_for(png_equals(directory / "run" / "main.png", expected), 20, "the C++ device's PNG exact")
+            wait_for(lambda e=expected: np.array_equal(reference.framebuffer, e), 20, "the reference board exact")
+        assert source.sender.ring is not None  # the pictures went through it
+    finally:
+        reference.close()
+
+
 def test_a_scrolling_log_goes_as_glyph_cells_and_both_boards_end_exact(pipeline):
     """Text on a grid, a line more each tick: the C++ core and the reference board draw the scrolled
     text from the glyph cells they keep (CELLS), and read nothing back."""
