@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 
 import numpy as np
@@ -9,8 +10,9 @@ import pytest
 from PIL import Image
 
 from common.config import ColorProfile, Display
-from common.frames import FrameHeader, PixelFormat, decode_frame, encode_frame
+from common.frames import FrameHeader, PixelFormat, SchemaError, decode_frame, encode_frame, shared_frame_parts
 from common.rgb565 import LEVELS5, LEVELS6, expand_rgb565, pack_rgb565, snap_colour
+from common.shared_frames import RING_SLOTS, PictureRing
 from stages.correct_color import ColorCorrector, NewestFrames, make_correctors
 
 
@@ -228,3 +230,30 @@ def test_a_resent_picture_gets_its_frame_again_without_a_correction(monkeypatch:
     other = encode_frame(replace(first, seq=8), flat(24, 32, (0, 0, 0)))
     header, values = decode_frame(newest.frame(correctors, other))  # a new picture is corrected
     assert header.seq == 8 and (values == 0).all()
+
+
+def test_a_shared_picture_written_again_while_it_was_corrected_is_dropped_as_torn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    display = Display("main", 32, 24, "pattern", ColorProfile())
+    correctors = make_correctors((display,))
+    header = FrameHeader("main", "pattern", 1, 7, 100, 32, 24, PixelFormat.RGB888)
+    rgb = flat(24, 32, (200, 100, 50))
+    ring = PictureRing(rgb.nbytes, os.getpid())
+    try:
+        parts = shared_frame_parts(header, ring.put(rgb.tobytes()))
+        _, values = decode_frame(NewestFrames().frame(correctors, parts))
+        assert (values == values[0, 0]).all()  # read where it lies, corrected
+        correct = ColorCorrector.correct
+
+        def overwritten_meanwhile(self, picture):  # the source wraps around its ring during the correction
+            for _ in range(RING_SLOTS):
+                ring.put(rgb.tobytes())
+            return correct(self, picture)
+
+        monkeypatch.setattr(ColorCorrector, "correct", overwritten_meanwhile)
+        with pytest.raises(SchemaError) as error:
+            NewestFrames().frame(correctors, shared_frame_parts(header, ring.put(rgb.tobytes())))
+        assert error.value.reason == "torn"
+    finally:
+        ring.close()
