@@ -13,6 +13,7 @@ before or after correcting (a picture that waited in queues that long) drops the
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import struct
 import sys
@@ -31,6 +32,16 @@ GENERATION = struct.Struct("<Q")
 _NAME = re.compile(r"tftstream-[0-9]+-[0-9a-f]{12}")  # a worker opens only rings a FrameSender made
 ATTACHED_MAX = 8  # rings a worker keeps open: sources that restarted leave theirs behind
 _OWN: set[str] = set()  # rings this process made (a test, or a source reading its own)
+
+
+def room_for(slot_bytes: int) -> bool:
+    """Whether /dev/shm has room for a ring of such slots, twice over: a tmpfs that fills up kills
+    the writer with SIGBUS (Docker gives 64 MB by default), so a source that finds too little sends inline."""
+    try:
+        stat = os.statvfs("/dev/shm")
+    except OSError:
+        return False
+    return stat.f_bavail * stat.f_frsize >= 2 * RING_SLOTS * (slot_bytes + 64)
 
 
 class PictureRing:

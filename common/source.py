@@ -26,7 +26,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from common.config import Config, ConfigError, Display, Source, load
 from common.control import TOPIC, Showing, decode_showing
 from common.frame_header import FrameHeader, PixelFormat, frame_parts, shared_frame_parts
-from common.shared_frames import SHARED_MIN_BYTES, PictureRing, same_machine
+from common.shared_frames import SHARED_MIN_BYTES, PictureRing, room_for, same_machine
 from common.stage import StageContext, run_stage
 
 if TYPE_CHECKING:
@@ -94,6 +94,9 @@ class FrameSender:
             return frame_parts(header, rgb)
         if self.ring is None or self.ring.slot_bytes < len(rgb):
             self.close()
+            if not room_for(len(rgb)):
+                self.shared = False  # too little shared memory here: inline, as from another machine
+                return frame_parts(header, rgb)
             self.ring = PictureRing(len(rgb), os.getpid())
         return shared_frame_parts(header, self.ring.put(rgb))
 

@@ -12,7 +12,15 @@ import zmq
 from prometheus_client import CollectorRegistry
 
 from common.frames import SHARED, FrameHeader, PixelFormat, SchemaError, open_frame, shared_frame_parts
-from common.shared_frames import REFERENCE, RING_SLOTS, SHARED_MIN_BYTES, PictureRing, same_machine, shared_pixels
+from common.shared_frames import (
+    REFERENCE,
+    RING_SLOTS,
+    SHARED_MIN_BYTES,
+    PictureRing,
+    room_for,
+    same_machine,
+    shared_pixels,
+)
 from common.source import FrameSender
 
 SHM = Path("/dev/shm")
@@ -109,6 +117,22 @@ def test_a_sender_on_this_machine_sends_big_pictures_through_its_ring_and_frees_
         sender.close()
         context.destroy(linger=0)
     assert not (SHM / name).exists()
+
+
+def test_a_sender_sends_inline_where_shared_memory_lacks_room(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("common.source.room_for", lambda slot_bytes: False)
+    context = zmq.Context()
+    pull, push = context.socket(zmq.PULL), context.socket(zmq.PUSH)
+    pull.bind("inproc://frames")
+    push.connect("inproc://frames")
+    sender = FrameSender("screen", push, registry=CollectorRegistry(), shared=True)
+    try:
+        big = np.zeros((720, 1280, 3), np.uint8)
+        assert sender.send("main", big) and len(pull.recv_multipart()) == 2 and sender.ring is None
+    finally:
+        sender.close()
+        context.destroy(linger=0)
+    assert room_for(1000) and not room_for(1 << 50)  # this machine's /dev/shm
 
 
 def test_only_endpoints_on_this_machine_share_memory() -> None:
