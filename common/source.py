@@ -79,6 +79,9 @@ class FrameSender:
                 display, self.source, self.epoch, self.seq + 1, captured, width, height, PixelFormat.RGB888
             )
             kind = "new"
+        if self.shared and not self.sock.poll(0, zmq.POLLOUT):  # no ring slot spent on a picture that cannot go
+            self.dropped.inc()
+            return False
         try:
             self.sock.send_multipart(self._parts(header, rgb), flags=zmq.NOBLOCK, copy=False)
         except zmq.Again:
