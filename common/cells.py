@@ -131,8 +131,7 @@ def find_grid(pixels: np.ndarray, known: Grid | None = None) -> Grid | None:
     grid = Grid(cell_w, cell_h, x0, y0, (width - x0) // cell_w, (height - y0) // cell_h)
     if grid.cols * grid.rows < MIN_CELLS:
         return None
-    whole = Box(x0, y0, grid.cols * cell_w, grid.rows * cell_h)
-    distinct = len(set(cell_digests(cell_pixels(pixels, whole, cell_w, cell_h))))
+    distinct = len(set(cell_digests(cell_pixels(pixels, grid.extent, cell_w, cell_h))))
     return grid if distinct <= REPEAT_SHARE * grid.cols * grid.rows else None
 
 

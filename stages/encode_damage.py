@@ -238,13 +238,12 @@ class DisplayState:
             self._look_for_grid()
         return update
 
-    def _look_for_grid(self) -> Grid | None:
-        """The newest frame's text grid, looked for once per frame; kept for the frames that follow."""
+    def _look_for_grid(self) -> None:
+        """Find the newest frame's text grid, once per frame; it is kept for the frames that follow."""
         latest = self.latest
         assert latest is not None
         if self.grid_of != latest.header.order_key:
             self.grid, self.grid_of = find_grid(latest.pixels, self.grid), latest.header.order_key
-        return self.grid
 
 
 def make_metrics(registry: CollectorRegistry) -> dict:
