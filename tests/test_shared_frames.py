@@ -96,42 +96,42 @@ def test_a_shared_frame_opens_to_the_pixels_of_its_header(ring: PictureRing) -> 
         big.close()
 
 
-def test_a_sender_on_this_machine_sends_big_pictures_through_its_ring_and_frees_it_on_close() -> None:
+@pytest.fixture
+def sender_and_reader():
+    """A FrameSender that shares memory, and the socket its messages arrive on; the sender is closed after."""
     context = zmq.Context()
     pull, push = context.socket(zmq.PULL), context.socket(zmq.PUSH)
     pull.bind("inproc://frames")
     push.connect("inproc://frames")
     sender = FrameSender("screen", push, registry=CollectorRegistry(), shared=True)
-    try:
-        small = np.full((240, 320, 3), 7, np.uint8)
-        big = np.random.default_rng(3).integers(0, 256, (720, 1280, 3), dtype=np.uint8)
-        assert small.nbytes < SHARED_MIN_BYTES <= big.nbytes
-        assert sender.send("main", small) and len(pull.recv_multipart()) == 2
-        assert sender.send("main", big)
-        parts = pull.recv_multipart()
-        assert parts[1] == SHARED and len(parts[2]) == REFERENCE.size
-        np.testing.assert_array_equal(open_frame(parts)[1], big)
-        assert sender.ring is not None
-        name = sender.ring.memory.name
-    finally:
-        sender.close()
-        context.destroy(linger=0)
+    yield sender, pull
+    sender.close()
+    context.destroy(linger=0)
+
+
+def test_a_sender_on_this_machine_sends_big_pictures_through_its_ring_and_frees_it_on_close(
+    sender_and_reader,
+) -> None:
+    sender, pull = sender_and_reader
+    small = np.full((240, 320, 3), 7, np.uint8)
+    big = np.random.default_rng(3).integers(0, 256, (720, 1280, 3), dtype=np.uint8)
+    assert small.nbytes < SHARED_MIN_BYTES <= big.nbytes
+    assert sender.send("main", small) and len(pull.recv_multipart()) == 2
+    assert sender.send("main", big)
+    parts = pull.recv_multipart()
+    assert parts[1] == SHARED and len(parts[2]) == REFERENCE.size
+    np.testing.assert_array_equal(open_frame(parts)[1], big)
+    assert sender.ring is not None
+    name = sender.ring.memory.name
+    sender.close()
     assert not (SHM / name).exists()
 
 
-def test_a_sender_sends_inline_where_shared_memory_lacks_room(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_sender_sends_inline_where_shared_memory_lacks_room(sender_and_reader, monkeypatch) -> None:
     monkeypatch.setattr("common.source.room_for", lambda slot_bytes: False)
-    context = zmq.Context()
-    pull, push = context.socket(zmq.PULL), context.socket(zmq.PUSH)
-    pull.bind("inproc://frames")
-    push.connect("inproc://frames")
-    sender = FrameSender("screen", push, registry=CollectorRegistry(), shared=True)
-    try:
-        big = np.zeros((720, 1280, 3), np.uint8)
-        assert sender.send("main", big) and len(pull.recv_multipart()) == 2 and sender.ring is None
-    finally:
-        sender.close()
-        context.destroy(linger=0)
+    sender, pull = sender_and_reader
+    assert sender.send("main", np.zeros((720, 1280, 3), np.uint8))
+    assert len(pull.recv_multipart()) == 2 and sender.ring is None
     assert room_for(1000) and not room_for(1 << 50)  # this machine's /dev/shm
 
 
