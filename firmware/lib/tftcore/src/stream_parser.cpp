@@ -245,6 +245,10 @@ Window StreamParser::rect_window() const {
   return Window{read_u16le(body_), read_u16le(body_ + 2), read_u16le(body_ + 4), read_u16le(body_ + 6)};
 }
 
+PixelOrder StreamParser::pixel_order() const {
+  return accept_.big_endian ? PixelOrder::big_endian : PixelOrder::little_endian;
+}
+
 // The whole RECT is judged here, before its first pixel: nothing bad reaches the display. (A
 // COPY's source box is judged once its 4 bytes are in, still before any pixel moves.)
 Event StreamParser::begin_rect() {
@@ -294,7 +298,7 @@ Event StreamParser::begin_rect() {
     phase_ = Phase::cells_payload;  // as RECOLOR
     return payload == 0 ? finish_cells() : Event::none;
   }
-  const PixelOrder order = accept_.big_endian ? PixelOrder::big_endian : PixelOrder::little_endian;
+  const PixelOrder order = pixel_order();
   writer_.begin(rect, order, keep);
   if (encoding == kEncodingRaw) {
     // Compare halves: 2 * area could overflow 32 bits for a huge (and already bounded) rect.
@@ -372,7 +376,7 @@ size_t StreamParser::take_collected(const uint8_t* data, size_t size, Event& eve
 Event StreamParser::finish_jpeg() {
   const Window rect = rect_window();
   JpegDisplaySink sink(display_, rect);
-  const PixelOrder order = accept_.big_endian ? PixelOrder::big_endian : PixelOrder::little_endian;
+  const PixelOrder order = pixel_order();
   jpeg_error_ = jpeg_.decode(config_.block.data, body_len_ - kRectHeader, rect.w, rect.h, order, sink);
   if (jpeg_error_ == JpegError::none) return finish_rect();
   return fail(jpeg_error_ == JpegError::size_mismatch ? Error::jpeg_size_mismatch : Error::jpeg_malformed);
@@ -383,7 +387,7 @@ Event StreamParser::finish_jpeg() {
 Event StreamParser::finish_recolor() {
   const Window rect = rect_window();
   const size_t size = body_len_ - kRectHeader;
-  const PixelOrder order = accept_.big_endian ? PixelOrder::big_endian : PixelOrder::little_endian;
+  const PixelOrder order = pixel_order();
   const Error error = RecolorDecoder::check(config_.block.data, size, static_cast<uint32_t>(rect.w) * rect.h, order);
   if (error != Error::none) return fail(error);
   recolor_.apply(rect, config_.block.data, size, order);
@@ -396,8 +400,7 @@ Event StreamParser::finish_cells() {
   const Window rect = rect_window();
   const Error error = check_cells(config_.block.data, body_len_ - kRectHeader, rect.w, rect.h);
   if (error != Error::none) return fail(error);
-  draw_cells(writer_, copier_, rect, accept_.big_endian ? PixelOrder::big_endian : PixelOrder::little_endian,
-             config_.block.data, config_.cache.data);
+  draw_cells(writer_, copier_, rect, pixel_order(), config_.block.data, config_.cache.data);
   return finish_rect();
 }
 
@@ -432,7 +435,7 @@ Event StreamParser::finish_cached() {
   const uint16_t offset = read_u16le(body_ + kRectHeader);
   const uint32_t area = static_cast<uint32_t>(rect.w) * rect.h;
   if (!in_cache(offset, area)) return fail(Error::cache_out_of_bounds);
-  writer_.begin(rect, accept_.big_endian ? PixelOrder::big_endian : PixelOrder::little_endian);
+  writer_.begin(rect, pixel_order());
   writer_.push(config_.cache.data + 2 * static_cast<size_t>(offset), area);
   return finish_rect();
 }

@@ -141,6 +141,7 @@ class StreamParser {
   Event apply_accept();
   Event finish_reject();
   Window rect_window() const;
+  PixelOrder pixel_order() const;  // of the pixels in RECT payloads and the cache, as ACCEPT said
   Event begin_rect();
   Event finish_copy();
   Event finish_jpeg();
