@@ -128,33 +128,37 @@ def rice_residuals(pixels: np.ndarray) -> np.ndarray:
 def encode_rice(pixels: np.ndarray) -> bytes:
     """RICE: per group of RICE_GROUP pixels (row-major), a 9-bit header of the R, G, B parameters k (3 bits
     each, the cheapest per channel), then each pixel's R, G, B residual u as u >> k zeros, a one, and
-    u's k low bits; MSB first, zero-padded to a byte. Vectorised: the bit of every field is placed at once."""
+    u's k low bits; MSB first, zero-padded to a byte. Vectorised: every field is placed at once."""
     n = pixels.size
-    u = rice_residuals(pixels).astype(np.int64)
+    u = rice_residuals(pixels)
     groups = -(-n // RICE_GROUP)
     blocks = np.zeros((groups * RICE_GROUP, 3), np.int32)
     blocks[:n] = u
     blocks = np.ascontiguousarray(blocks.reshape(groups, RICE_GROUP, 3).transpose(0, 2, 1))  # sums run along rows
     count = np.minimum(RICE_GROUP, n - np.arange(groups) * RICE_GROUP)[:, None]  # padding adds 0 >> k
     cost = [(blocks >> k).sum(axis=2) + count * (1 + k) for k in range(RICE_MAX_K + 1)]
-    k = np.stack(cost, axis=2).argmin(axis=2).astype(np.int64)  # (groups, 3): the cheapest parameter
-    # Where each code ends: the codes' lengths summed in stream order, plus 9 bits per header so far.
-    group = np.arange(n) // RICE_GROUP
-    code_k = k[group]  # (n, 3)
+    k = np.stack(cost, axis=2).argmin(axis=2).astype(np.int32)  # (groups, 3): the cheapest parameter
+    code_k = np.repeat(k, RICE_GROUP, axis=0)[:n]  # (n, 3)
     lengths = (u >> code_k) + 1 + code_k
-    ends = (np.cumsum(lengths) + 9 * np.repeat(group + 1, 3)).reshape(n, 3)
-    header_ends = ends[::RICE_GROUP, 0] - lengths[::RICE_GROUP, 0]
-    bits = np.zeros(-(-int(ends[-1, -1]) // 8) * 8, np.uint8)
-    # A field's value has no bits above its length, so bit j of it (from the least significant) lies j
-    # bits before the field's end: the code's one bit and low bits, the header's 9 bits.
-    code_value = ((1 << code_k) | (u & ((1 << code_k) - 1))).reshape(-1)
-    header_value = k[:, 0] << 6 | k[:, 1] << 3 | k[:, 2]
-    flat_ends = ends.reshape(-1)
-    for j in range(RICE_MAX_K + 1):
-        bits[flat_ends[np.flatnonzero((code_value >> j) & 1)] - 1 - j] = 1
-    for j in range(9):
-        bits[header_ends[np.flatnonzero((header_value >> j) & 1)] - 1 - j] = 1
-    return np.packbits(bits).tobytes()
+    lengths[::RICE_GROUP, 0] += 9  # each group's header comes before its first code
+    ends = np.cumsum(lengths.reshape(-1), dtype=np.int64)  # where each code ends, in stream order
+    header_ends = ends[:: 3 * RICE_GROUP] - lengths[::RICE_GROUP, 0] + 9
+    total = int(ends[-1])
+    words = np.zeros(-(-total // 32), np.float64)
+    _place_fields(words, ends, (1 << code_k | u & ((1 << code_k) - 1)).reshape(-1))  # the one and the low bits
+    _place_fields(words, header_ends, k[:, 0] << 6 | k[:, 1] << 3 | k[:, 2])
+    return words.astype(">u4").tobytes()[: -(-total // 8)]
+
+
+def _place_fields(words: np.ndarray, ends: np.ndarray, values: np.ndarray) -> None:
+    """Add each value (at most 9 bits, the rest of its field is zeros) to the MSB-first 32-bit words so
+    that its last bit is the stream's bit `end - 1`. Fields never share a bit, so adding is OR-ing, and
+    bincount adds every field at once (float64 holds a word's 32 bits exactly)."""
+    last = ends - 1
+    word = last >> 5
+    placed = values.astype(np.int64) << (31 - (last & 31))  # may spill up to 8 bits into the word before
+    words += np.bincount(word, weights=placed & 0xFFFFFFFF, minlength=words.size)
+    words[:-1] += np.bincount(word, weights=placed >> 32, minlength=words.size)[1:]
 
 
 def encode_best(pixels: np.ndarray, big_endian: bool, allowed: frozenset[Encoding]) -> tuple[Encoding, bytes]:
