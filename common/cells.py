@@ -118,6 +118,8 @@ def find_grid(pixels: np.ndarray, known: Grid | None = None) -> Grid | None:
     background = np.bincount(pixels.ravel()).argmax()
     ink = pixels != background
     columns, rows = ink.sum(axis=0), ink.sum(axis=1)
+    if not (_may_gap(columns) and _may_gap(rows)):
+        return None  # ink nearly everywhere (a photo, video): no period can have a gap
     if known is not None:
         across = _gap_period(columns, range(known.w, known.w + 1))
         down = _gap_period(rows, range(known.h, known.h + 1))
@@ -133,6 +135,12 @@ def find_grid(pixels: np.ndarray, known: Grid | None = None) -> Grid | None:
         return None
     distinct = len(set(cell_digests(cell_pixels(pixels, grid.extent, cell_w, cell_h))))
     return grid if distinct <= REPEAT_SHARE * grid.cols * grid.rows else None
+
+
+def _may_gap(ink: np.ndarray) -> bool:
+    """Whether some period can have a gap phase: a phase sums `count` entries, so it carries at least
+    count * min and the average phase at most count * max; below GAP_SHARE needs min <= GAP_SHARE * max."""
+    return bool(ink.min() <= GAP_SHARE * ink.max())
 
 
 def _gap_period(ink: np.ndarray, periods: range) -> tuple[int, int] | None:
