@@ -50,13 +50,21 @@ def recolor_table(shown: np.ndarray, pixels: np.ndarray, limit: int = MAX_PAYLOA
 
 
 def _likely_fits(shown: np.ndarray, pixels: np.ndarray, limit: float) -> bool:
-    """On a sample of rows: whether the patches, even if every colour mapped, would likely stay
-    under the limit (with a margin of 2: the sample may be unlucky)."""
+    """On a sample of rows: whether the patches would likely stay under the limit (with a margin of 2:
+    the sample may be unlucky). Per old colour, as recolor_table decides: its changed pixels that miss
+    its most frequent new colour, plus its unchanged ones if it is mapped; all its changed ones if not.
+    (New digits on a dashboard: the background mostly stays, so what changed is all patches.)"""
     changed = shown != pixels
     if changed.sum() < 64:
         return True
-    _, turned, changed_of = _top_pairs(_keys(shown, pixels, changed))
-    return COUNT.size + 3 * int(changed_of.sum() - turned.sum()) < 2 * limit
+    pairs, counts = np.unique(((shown.astype(np.uint32) << 16) | pixels).reshape(-1), return_counts=True)
+    firsts = np.flatnonzero(np.diff(pairs >> 16, prepend=-1))  # sorted by old colour first
+    same = (pairs >> 16) == (pairs & 0xFFFF)
+    stay = np.add.reduceat(np.where(same, counts, 0), firsts)
+    turned = np.maximum.reduceat(np.where(same, 0, counts), firsts)
+    changed_of = np.add.reduceat(counts, firsts) - stay
+    wrong = np.where(turned > stay, changed_of - turned + stay, changed_of)
+    return COUNT.size + 3 * int(wrong.sum()) < 2 * limit
 
 
 def _keys(shown: np.ndarray, pixels: np.ndarray, changed: np.ndarray) -> np.ndarray:
