@@ -98,31 +98,35 @@ def decode_jpeg(payload: bytes, w: int, h: int) -> np.ndarray:
     return pack_rgb565(rgb)
 
 
-def rice_prediction(channel: np.ndarray) -> np.ndarray:
+# Per channel, shaped to broadcast over a (3, h, w) stack of R, G, B values.
+_RICE_SHIFTS = np.array([shift for shift, _ in RICE_CHANNELS], np.uint16)[:, None, None]
+_RICE_MASKS = np.array([(1 << bits) - 1 for _, bits in RICE_CHANNELS], np.int16)[:, None, None]
+
+
+def rice_prediction(channels: np.ndarray) -> np.ndarray:
     """Each value's prediction from its left (a), upper (b) and upper-right (d) neighbours inside the
     RECT: (2a + b + d + 2) >> 2; the top row from the left, the left column from above, the last
     column's missing d is b, the first pixel 0. (On grainy photos an average beats LOCO-I's median
-    predictor by 10-15 %: the median picks one noisy neighbour.)"""
-    c = channel.astype(np.int32)
+    predictor by 10-15 %: the median picks one noisy neighbour.) `channels` is (3, h, w), int16."""
+    c = channels
     p = np.zeros_like(c)
-    p[0, 1:] = c[0, :-1]
-    p[1:, 0] = c[:-1, 0]
-    if c.shape[1] > 1:
-        up_right = np.concatenate((c[:-1, 2:], c[:-1, -1:]), axis=1)
-        p[1:, 1:] = (2 * c[1:, :-1] + c[:-1, 1:] + up_right + 2) >> 2
+    p[:, 0, 1:] = c[:, 0, :-1]
+    p[:, 1:, 0] = c[:, :-1, 0]
+    if c.shape[2] > 1:
+        up_right = np.concatenate((c[:, :-1, 2:], c[:, :-1, -1:]), axis=2)
+        p[:, 1:, 1:] = (2 * c[:, 1:, :-1] + c[:, :-1, 1:] + up_right + 2) >> 2
     return p
 
 
 def rice_residuals(pixels: np.ndarray) -> np.ndarray:
     """(w*h, 3) residuals of R, G, B in row-major order: value - prediction modulo the channel's range,
-    as -2**(bits-1) .. 2**(bits-1) - 1, zigzagged (0, -1, 1, -2, ... -> 0, 1, 2, 3, ...)."""
-    out = []
-    for shift, bits in RICE_CHANNELS:
-        channel = (pixels.astype(np.int32) >> shift) & ((1 << bits) - 1)
-        r = (channel - rice_prediction(channel)) & ((1 << bits) - 1)
-        signed = np.where(r >= 1 << (bits - 1), r - (1 << bits), r)
-        out.append(np.where(signed >= 0, 2 * signed, -2 * signed - 1).reshape(-1))
-    return np.stack(out, axis=1)
+    as -2**(bits-1) .. 2**(bits-1) - 1, zigzagged (0, -1, 1, -2, ... -> 0, 1, 2, 3, ...). The three
+    channels are worked on at once as a (3, h, w) stack of int16 (a value sum stays below 256)."""
+    channels = ((pixels[np.newaxis] >> _RICE_SHIFTS) & _RICE_MASKS.astype(np.uint16)).astype(np.int16)
+    r = (channels - rice_prediction(channels)) & _RICE_MASKS
+    # r at or above half the range is the negative r - range: zigzagged to 2 * (range - r) - 1.
+    zigzag = np.where(r > _RICE_MASKS >> 1, 2 * (_RICE_MASKS - r) + 1, 2 * r)
+    return zigzag.reshape(3, -1).T.astype(np.int32, order="C")
 
 
 def encode_rice(pixels: np.ndarray) -> bytes:
