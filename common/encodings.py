@@ -101,6 +101,7 @@ def decode_jpeg(payload: bytes, w: int, h: int) -> np.ndarray:
 # Per channel, shaped to broadcast over a (3, h, w) stack of R, G, B values.
 _RICE_SHIFTS = np.array([shift for shift, _ in RICE_CHANNELS], np.uint16)[:, None, None]
 _RICE_MASKS = np.array([(1 << bits) - 1 for _, bits in RICE_CHANNELS], np.int16)[:, None, None]
+_RICE_KS = np.arange(RICE_MAX_K + 1, dtype=np.int16)[:, None, None, None]  # every parameter, over (groups, 3, 32)
 
 
 def rice_prediction(channels: np.ndarray) -> np.ndarray:
@@ -136,12 +137,12 @@ def encode_rice(pixels: np.ndarray) -> bytes:
     n = pixels.size
     u = rice_residuals(pixels)
     groups = -(-n // RICE_GROUP)
-    blocks = np.zeros((groups * RICE_GROUP, 3), np.int32)
+    blocks = np.zeros((groups * RICE_GROUP, 3), np.int16)
     blocks[:n] = u
     blocks = np.ascontiguousarray(blocks.reshape(groups, RICE_GROUP, 3).transpose(0, 2, 1))  # sums run along rows
     count = np.minimum(RICE_GROUP, n - np.arange(groups) * RICE_GROUP)[:, None]  # padding adds 0 >> k
-    cost = [(blocks >> k).sum(axis=2) + count * (1 + k) for k in range(RICE_MAX_K + 1)]
-    k = np.stack(cost, axis=2).argmin(axis=2).astype(np.int32)  # (groups, 3): the cheapest parameter
+    cost = (blocks >> _RICE_KS).sum(axis=3, dtype=np.int32) + count * (1 + _RICE_KS[..., 0])  # (k, groups, 3)
+    k = cost.argmin(axis=0).astype(np.int32)  # (groups, 3): the cheapest parameter
     code_k = np.repeat(k, RICE_GROUP, axis=0)[:n]  # (n, 3)
     lengths = (u >> code_k) + 1 + code_k
     lengths[::RICE_GROUP, 0] += 9  # each group's header comes before its first code
